@@ -1,0 +1,317 @@
+"""The objects that cross module boundaries (DESIGN.md section 3).
+
+Each dataclass validates shapes and dtypes in ``__post_init__`` and shows shapes, never data, in its
+``repr``. Times are float seconds; ``indices`` are always source-video frame indices, while
+``positions`` are positions in the candidate list (0 .. num_candidates - 1).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, Mapping, Sequence
+
+import numpy as np
+
+Priority = Literal["P1", "P2"]
+
+
+def _shape_repr(obj: object) -> str:
+    parts = []
+    for f in fields(obj):  # type: ignore[arg-type]
+        if not f.repr:
+            continue
+        value = getattr(obj, f.name)
+        if isinstance(value, np.ndarray):
+            parts.append(f"{f.name}=array{list(value.shape)}:{value.dtype}")
+        elif isinstance(value, (tuple, list)) and len(value) > 4:
+            parts.append(f"{f.name}=<{len(value)} items>")
+        else:
+            parts.append(f"{f.name}={value!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+def _as_1d(name: str, values: Any, dtype: Any) -> np.ndarray:
+    array = np.asarray(values, dtype=dtype)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    return array
+
+
+@dataclass(frozen=True, repr=False)
+class VideoInfo:
+    """What the container says about a video, plus a content hash that keys the caches."""
+
+    path: str
+    duration_seconds: float
+    fps: float
+    """Average frame rate (frames / duration); variable-frame-rate files use timestamps, not this."""
+    frame_count: int
+    width: int
+    """Display width, after rotation."""
+    height: int
+    """Display height, after rotation."""
+    rotation: int = 0
+    """Clockwise rotation in degrees that the decoder applies to reach display orientation."""
+    codec: str = ""
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        if self.frame_count < 0 or self.duration_seconds < 0:
+            raise ValueError(f"negative frame_count or duration in {self!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    __repr__ = _shape_repr
+
+
+@dataclass(frozen=True, repr=False)
+class Candidates:
+    """The frames a selector may choose from: a grid over the source video."""
+
+    indices: np.ndarray
+    """[T] int64 source frame indices, strictly increasing."""
+    timestamps: np.ndarray | None
+    """[T] float64 presentation times in seconds, or None when there is no video."""
+    frames: np.ndarray | None = None
+    """[T,H,W,3] uint8 RGB frames (possibly downscaled), when decoded."""
+    video: VideoInfo | None = None
+    grid: str = ""
+    """A stable description of how the grid was built; part of the feature-cache key."""
+
+    def __post_init__(self) -> None:
+        indices = _as_1d("indices", self.indices, np.int64)
+        if indices.size and np.any(np.diff(indices) <= 0):
+            raise ValueError("candidate indices must be strictly increasing")
+        object.__setattr__(self, "indices", indices)
+        if self.timestamps is not None:
+            ts = _as_1d("timestamps", self.timestamps, np.float64)
+            if ts.shape != indices.shape:
+                raise ValueError(f"timestamps {ts.shape} do not match indices {indices.shape}")
+            object.__setattr__(self, "timestamps", ts)
+        if self.frames is not None:
+            if self.frames.ndim != 4 or self.frames.shape[-1] != 3 or self.frames.dtype != np.uint8:
+                raise ValueError(f"frames must be [T,H,W,3] uint8, got {self.frames.shape} {self.frames.dtype}")
+            if self.frames.shape[0] != indices.shape[0]:
+                raise ValueError(f"{self.frames.shape[0]} frames for {indices.shape[0]} candidates")
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    __repr__ = _shape_repr
+
+
+@dataclass(frozen=True, repr=False)
+class Features:
+    """Per-candidate embeddings from one encoder, L2-normalised."""
+
+    embeddings: np.ndarray
+    """[T,D] float32, each row of unit norm."""
+    timestamps: np.ndarray | None
+    encoder_id: str
+
+    def __post_init__(self) -> None:
+        emb = np.asarray(self.embeddings, dtype=np.float32)
+        if emb.ndim != 2:
+            raise ValueError(f"embeddings must be [T,D], got shape {emb.shape}")
+        if not np.all(np.isfinite(emb)):
+            raise ValueError("embeddings contain NaN or inf")
+        object.__setattr__(self, "embeddings", emb)
+        if self.timestamps is not None:
+            ts = _as_1d("timestamps", self.timestamps, np.float64)
+            if ts.shape[0] != emb.shape[0]:
+                raise ValueError(f"{ts.shape[0]} timestamps for {emb.shape[0]} embeddings")
+            object.__setattr__(self, "timestamps", ts)
+
+    def __len__(self) -> int:
+        return int(self.embeddings.shape[0])
+
+    __repr__ = _shape_repr
+
+
+@dataclass(frozen=True, repr=False)
+class Query:
+    """What the user asks: a question (with its options, if any) and/or a picture to find."""
+
+    text: str | None = None
+    options: tuple[str, ...] = ()
+    image: np.ndarray | None = None
+    """[H,W,3] uint8 RGB query picture."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", tuple(self.options))
+        if self.image is not None:
+            if self.image.ndim != 3 or self.image.shape[-1] != 3 or self.image.dtype != np.uint8:
+                raise ValueError(f"query image must be [H,W,3] uint8, got {self.image.shape} {self.image.dtype}")
+
+    @property
+    def is_empty(self) -> bool:
+        return self.image is None and not (self.text and self.text.strip())
+
+    __repr__ = _shape_repr
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A run of consecutive candidates with similar content (inclusive positions)."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"invalid scene [{self.start}, {self.end}]")
+
+    def __len__(self) -> int:
+        return self.end - self.start + 1
+
+
+@dataclass(frozen=True)
+class Clip:
+    """A query-relevant key clip.
+
+    Inside selectors ``start_index``/``end_index`` are inclusive candidate positions; in a
+    :class:`Selection` they are source frame indices (the pipeline maps them).
+    """
+
+    start_index: int
+    end_index: int
+    priority: Priority
+    score: float | None = None
+    reason: str | None = None
+    start_seconds: float | None = None
+    end_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.priority not in ("P1", "P2"):
+            raise ValueError(f"clip priority must be 'P1' or 'P2', got {self.priority!r}")
+        if not 0 <= self.start_index <= self.end_index:
+            raise ValueError(f"invalid clip range [{self.start_index}, {self.end_index}]")
+
+    def __len__(self) -> int:
+        return self.end_index - self.start_index + 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_seconds": self.start_seconds,
+            "end_seconds": self.end_seconds,
+            "start_index": self.start_index,
+            "end_index": self.end_index,
+            "priority": self.priority,
+            "score": _json_float(self.score),
+            "reason": self.reason,
+        }
+
+
+def _json_float(value: float | None) -> float | None:
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
+@dataclass(frozen=True, repr=False)
+class Selection:
+    """The frames a method chose, with everything needed to reproduce and inspect the choice."""
+
+    indices: np.ndarray
+    """[n] int64 source frame indices, sorted and unique (candidate positions when there is no video)."""
+    positions: np.ndarray
+    """[n] int64 positions of the chosen frames in the candidate list."""
+    timestamps: np.ndarray | None
+    scores: np.ndarray | None
+    """[n] float64 relevance of each chosen frame, when the method has scores."""
+    method: str
+    k: int
+    num_candidates: int
+    clips: tuple[Clip, ...] = ()
+    encoder: str | None = None
+    question: str | None = None
+    video: VideoInfo | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        indices = _as_1d("indices", self.indices, np.int64)
+        positions = _as_1d("positions", self.positions, np.int64)
+        if indices.size and np.any(np.diff(indices) <= 0):
+            raise ValueError("selected indices must be sorted and unique")
+        if positions.shape != indices.shape:
+            raise ValueError(f"positions {positions.shape} do not match indices {indices.shape}")
+        if indices.shape[0] != min(self.k, self.num_candidates):
+            raise ValueError(
+                f"a selection of k={self.k} from {self.num_candidates} candidates must hold "
+                f"{min(self.k, self.num_candidates)} frames, got {indices.shape[0]}"
+            )
+        object.__setattr__(self, "indices", indices)
+        object.__setattr__(self, "positions", positions)
+        for name in ("timestamps", "scores"):
+            value = getattr(self, name)
+            if value is not None:
+                array = _as_1d(name, value, np.float64)
+                if array.shape != indices.shape:
+                    raise ValueError(f"{name} {array.shape} do not match indices {indices.shape}")
+                object.__setattr__(self, name, array)
+        object.__setattr__(self, "clips", tuple(self.clips))
+
+    def __len__(self) -> int:
+        return int(self.indices.shape[0])
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON contract of ``framepick select`` (extra keys: params, positions)."""
+        video = None
+        if self.video is not None:
+            video = {
+                "path": self.video.path,
+                "duration_seconds": self.video.duration_seconds,
+                "fps": self.video.fps,
+                "frame_count": self.video.frame_count,
+            }
+        frames = []
+        for i in range(len(self)):
+            frames.append(
+                {
+                    "index": int(self.indices[i]),
+                    "timestamp": None if self.timestamps is None else round(float(self.timestamps[i]), 6),
+                    "score": None if self.scores is None else _json_float(self.scores[i]),
+                    "position": int(self.positions[i]),
+                }
+            )
+        return {
+            "video": video,
+            "question": self.question,
+            "method": self.method,
+            "encoder": self.encoder,
+            "k": self.k,
+            "candidates": self.num_candidates,
+            "frames": frames,
+            "clips": [clip.to_dict() for clip in self.clips],
+            "timings_seconds": {key: round(float(v), 6) for key, v in self.timings.items()},
+            "params": dict(self.params),
+        }
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)
+
+    __repr__ = _shape_repr
+
+
+def as_float_scores(values: Sequence[float] | np.ndarray, name: str = "scores") -> np.ndarray:
+    """Validate a user-supplied 1-D score array: finite floats, at least one entry."""
+    from framepick.errors import InvalidArgumentError
+
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError(f"{name} must be a list of numbers") from None
+    if array.ndim != 1:
+        raise InvalidArgumentError(f"{name} must be 1-D (one score per candidate), got shape {array.shape}")
+    if array.size == 0:
+        raise InvalidArgumentError(f"{name} is empty; need one score per candidate")
+    bad = np.flatnonzero(~np.isfinite(array))
+    if bad.size:
+        raise InvalidArgumentError(
+            f"{name} has {bad.size} non-finite value(s) (NaN or inf), first at position {int(bad[0])}"
+        )
+    return array
