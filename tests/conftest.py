@@ -59,12 +59,14 @@ def write_video(
     rotation: int | None = None,
     vfr_timestamps: Sequence[float] | None = None,
     barcode: bool = True,
+    codec_options: dict[str, str] | None = None,
 ) -> Path:
     """Write ``segments`` as a video; returns ``path``.
 
     ``vfr_timestamps`` (seconds, one per frame) makes a variable-frame-rate file: frame i gets that
     presentation time instead of i / fps. ``rotation`` stores a display-matrix rotation in the
-    stream metadata, as phones do.
+    stream metadata, as phones do. ``codec_options`` are merged over the x264 defaults (no
+    B-frames, fixed GOP), e.g. ``{"bf": "3"}`` for B-frame reordering.
     """
     import av
 
@@ -87,12 +89,19 @@ def write_video(
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = gop
         if codec == "libx264":
-            stream.codec_context.options = {"bf": "0", "sc_threshold": "0", "g": str(gop), "keyint_min": str(gop)}
+            options = {"bf": "0", "sc_threshold": "0", "g": str(gop), "keyint_min": str(gop)}
+            stream.codec_context.options = {**options, **(codec_options or {})}
         if vfr_timestamps is not None:
             stream.codec_context.time_base = Fraction(1, 1000)
             stream.time_base = Fraction(1, 1000)
         if rotation is not None:
-            stream.metadata["rotate"] = str(rotation)
+            # FFmpeg >= 7 drops the legacy "rotate" tag on write; the display matrix travels as
+            # coded side data. ``rotation`` follows the phone tag convention (the clockwise angle a
+            # player turns the picture by), set_display_rotation takes counter-clockwise degrees.
+            if hasattr(stream, "set_display_rotation"):
+                stream.set_display_rotation(-rotation)
+            else:
+                stream.metadata["rotate"] = str(rotation)
         for i, array in enumerate(frames):
             if barcode:
                 encode_barcode(array, i)
@@ -107,6 +116,25 @@ def write_video(
         for packet in stream.encode():
             container.mux(packet)
     return path
+
+
+def remux(source: Path, target: Path, **options: str) -> Path:
+    """Copy the video packets of ``source`` into ``target`` with muxer ``options`` (no re-encode).
+
+    ``remux(a, b, movflags="faststart")`` moves the MP4 index to the front, as streaming files
+    have it, so a truncated copy still opens.
+    """
+    import av
+
+    with av.open(str(source)) as src, av.open(str(target), "w", options=options) as dst:
+        in_stream = src.streams.video[0]
+        out_stream = dst.add_stream_from_template(in_stream)
+        for packet in src.demux(in_stream):
+            if packet.dts is None:  # the flush packet at EOF
+                continue
+            packet.stream = out_stream
+            dst.mux(packet)
+    return target
 
 
 @pytest.fixture(scope="session")
