@@ -1,0 +1,245 @@
+"""CLIP / SigLIP through the real loader, with tiny random models saved by save_pretrained.
+
+Also ``auto`` with a fake Hugging Face cache holding a (tiny) CLIP under a well-known hub id.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import framepick.encode as encode
+from framepick.encode.hf import HFDualEncoder
+from framepick.errors import ModelError
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+WORDS = (
+    "a an the of photo red green blue cat dog man woman car tree rabbit bow tie is there what in on".split()
+)
+
+
+def _tiny_tokenizer():
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "[BOS]": 2, "[EOS]": 3}
+    for word in WORDS:
+        vocab.setdefault(word, len(vocab))
+    tok = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(
+        single="[BOS] $A [EOS]", special_tokens=[("[BOS]", 2), ("[EOS]", 3)]
+    )
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="[BOS]", eos_token="[EOS]", pad_token="[PAD]", unk_token="[UNK]"
+    )
+    return fast, len(vocab)
+
+
+def save_tiny_model(family: str, folder: Path, seed: int = 0) -> Path:
+    """A random CLIP/SigLIP with hidden size 32, its tokenizer and image processor, saved to ``folder``."""
+    from transformers import (
+        CLIPConfig,
+        CLIPImageProcessor,
+        CLIPModel,
+        SiglipConfig,
+        SiglipImageProcessor,
+        SiglipModel,
+    )
+
+    tokenizer, vocab_size = _tiny_tokenizer()
+    text = dict(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        max_position_embeddings=16,
+        bos_token_id=2,
+        eos_token_id=3,
+        pad_token_id=0,
+    )
+    vision = dict(
+        hidden_size=32,
+        intermediate_size=37,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        image_size=32,
+        patch_size=8,
+    )
+    torch.manual_seed(seed)
+    if family == "clip":
+        model = CLIPModel(CLIPConfig(text_config=text, vision_config=vision, projection_dim=24))
+        processor = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
+    else:
+        model = SiglipModel(SiglipConfig(text_config=text, vision_config=vision))
+        processor = SiglipImageProcessor(size={"height": 32, "width": 32})
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    processor.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tiny_dirs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny-hf")
+    return {family: save_tiny_model(family, root / family) for family in ("clip", "siglip")}
+
+
+@pytest.fixture(autouse=True)
+def fresh_memo():
+    encode.clear_loaded_encoders()
+    yield
+    encode.clear_loaded_encoders()
+
+
+FRAMES = np.random.default_rng(0).integers(0, 256, (5, 48, 64, 3), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("family, dim", [("clip", 24), ("siglip", 32)])
+def test_round_trip_through_load_encoder(tiny_dirs, family, dim):
+    encoder = encode.load_encoder(f"{family}:{tiny_dirs[family]}")
+    assert isinstance(encoder, HFDualEncoder) and encoder.has_text
+    assert encoder.dim == dim and encoder.input_size == 32
+    assert encoder.id.startswith(f"{family}:{tiny_dirs[family].resolve()}@cfg")
+    images = encoder.encode_images(FRAMES)
+    texts = encoder.encode_text(["a red cat", "the man in a car", "a blue tree"])
+    assert images.shape == (5, dim) and texts.shape == (3, dim)
+    assert images.dtype == np.float32 and texts.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(images, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(texts, axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(encoder.encode_images(FRAMES), images)
+    np.testing.assert_array_equal(
+        encoder.encode_text(["a red cat", "the man in a car", "a blue tree"]), texts
+    )
+    # different inputs give different vectors (the towers actually look at their input)
+    assert not np.allclose(images[0], images[1]) and not np.allclose(texts[0], texts[1])
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_embeddings_match_the_model_called_directly(tiny_dirs, family):
+    """Our batching/preprocessing path gives what transformers gives for the same inputs."""
+    from transformers import AutoImageProcessor, AutoTokenizer, CLIPModel, SiglipModel
+
+    folder = tiny_dirs[family]
+    model = (CLIPModel if family == "clip" else SiglipModel).from_pretrained(folder).eval()
+    pixels = AutoImageProcessor.from_pretrained(folder)(images=list(FRAMES), return_tensors="pt")[
+        "pixel_values"
+    ]
+    padding = "max_length" if family == "siglip" else True
+    tokens = AutoTokenizer.from_pretrained(folder)(
+        ["a red cat"], padding=padding, truncation=True, max_length=16, return_tensors="pt"
+    )
+    with torch.inference_mode():
+        ref_img = model.get_image_features(pixel_values=pixels)
+        ref_txt = model.get_text_features(input_ids=tokens["input_ids"])
+    ref_img = getattr(ref_img, "pooler_output", ref_img)
+    ref_txt = getattr(ref_txt, "pooler_output", ref_txt)
+    ref_img = torch.nn.functional.normalize(ref_img, dim=-1).numpy()
+    ref_txt = torch.nn.functional.normalize(ref_txt, dim=-1).numpy()
+    encoder = encode.load_encoder(f"{family}:{folder}")
+    encoder.batch_size = 2  # several batches, to exercise the batching
+    np.testing.assert_allclose(encoder.encode_images(FRAMES), ref_img, atol=1e-5)
+    np.testing.assert_allclose(encoder.encode_text(["a red cat"]), ref_txt, atol=1e-5)
+
+
+def test_same_folder_loads_once_and_different_weights_get_different_ids(tiny_dirs, tmp_path):
+    first = encode.load_encoder(f"clip:{tiny_dirs['clip']}")
+    assert encode.load_encoder(f"clip:{tiny_dirs['clip']}/") is first
+    other = save_tiny_model("clip", tmp_path / "other", seed=1)  # same config, other weights
+    assert encode.load_encoder(f"clip:{other}").id != first.id
+
+
+def test_missing_folder_is_a_one_line_model_error(tmp_path):
+    with pytest.raises(ModelError) as info:
+        encode.load_encoder(f"clip:{tmp_path / 'nope'}")
+    assert "\n" not in str(info.value) and str(tmp_path / "nope") in str(info.value)
+
+
+def test_folder_without_weights_is_a_one_line_model_error(tiny_dirs, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dirs["clip"], broken)
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(ModelError) as info:
+        encode.load_encoder(f"clip:{broken}")
+    message = str(info.value)
+    assert "\n" not in message and str(broken) in message and message.startswith("cannot load clip model")
+
+
+def test_folder_without_config_is_a_one_line_model_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ModelError, match="no config.json"):
+        encode.load_encoder(f"siglip:{tmp_path / 'empty'}")
+
+
+def test_wrong_family_is_named(tiny_dirs):
+    with pytest.raises(ModelError, match="is a 'clip' model, not 'siglip'"):
+        encode.load_encoder(f"siglip:{tiny_dirs['clip']}")
+
+
+def test_hub_id_not_in_cache_offline_is_a_model_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError) as info:
+        encode.load_encoder("clip:openai/clip-vit-base-patch32")
+    assert "openai/clip-vit-base-patch32" in str(info.value) and "\n" not in str(info.value)
+
+
+def _fake_hub_cache(hub: Path, repo_id: str, source: Path) -> None:
+    """Lay ``source``'s files out the way huggingface_hub caches a downloaded repo."""
+    repo = hub / ("models--" + repo_id.replace("/", "--"))
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = repo / "snapshots" / commit
+    shutil.copytree(source, snapshot)
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(commit)
+
+
+def test_auto_prefers_a_cached_clip_and_loads_it_offline(tiny_dirs, tmp_path, monkeypatch):
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert encode.resolve_auto() == "offline"
+    _fake_hub_cache(hub, "openai/clip-vit-base-patch32", tiny_dirs["clip"])
+    assert encode.resolve_auto() == "clip:openai/clip-vit-base-patch32"
+    assert encode.resolve_auto(need_text=False) == "clip:openai/clip-vit-base-patch32"
+    encoder = encode.load_encoder("auto")
+    assert encoder.id.startswith("clip:openai/clip-vit-base-patch32@cfg")
+    assert encoder.encode_text(["a cat"]).shape == (1, 24)
+    assert encode.load_encoder("clip:openai/clip-vit-base-patch32") is encoder
+    # a cached SigLIP ranks above CLIP
+    _fake_hub_cache(hub, "google/siglip-base-patch16-224", tiny_dirs["siglip"])
+    assert encode.resolve_auto() == "siglip:google/siglip-base-patch16-224"
+
+
+def test_auto_ignores_a_cached_repo_without_weights(tiny_dirs, tmp_path, monkeypatch):
+    hub = tmp_path / "hub"
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    _fake_hub_cache(hub, "openai/clip-vit-base-patch32", tiny_dirs["clip"])
+    (
+        next((hub / "models--openai--clip-vit-base-patch32" / "snapshots").iterdir()) / "model.safetensors"
+    ).unlink()
+    assert encode.resolve_auto() == "offline"
+
+
+@pytest.mark.parametrize(
+    "missing, match",
+    [
+        (("tokenizer.json", "tokenizer_config.json"), "no tokenizer"),
+        (("preprocessor_config.json",), "no preprocessor_config.json"),
+    ],
+)
+def test_folder_without_tokenizer_or_processor_is_named(tiny_dirs, tmp_path, missing, match):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_dirs["clip"], broken)
+    for name in missing:
+        (broken / name).unlink()
+    with pytest.raises(ModelError, match=match) as info:
+        encode.load_encoder(f"clip:{broken}")
+    assert "\n" not in str(info.value)
