@@ -1,1 +1,68 @@
-"""select"""
+"""Frame selectors. Importing this package registers every selector it holds.
+
+``load_selector("aks", t1=0.7)`` builds one by name; ``framepick.registry.selectors`` lists them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from framepick.errors import InvalidArgumentError
+from framepick.registry import selectors
+from framepick.select import aks, bolt, kframes, topk, uniform  # noqa: F401  (registers them)
+from framepick.select.base import Selector, SelectorInput, SelectorOutput, check_k
+from framepick.select.clips_io import (
+    clips_to_json,
+    load_clips,
+    parse_clips,
+    parse_clips_json,
+    parse_clips_text,
+    read_clips,
+)
+from framepick.select.kframes_sampling import (
+    SamplingParams,
+    allocate_frames,
+    focused_sampling,
+    hybrid_sampling,
+    hybrid_split,
+    merge_clips,
+)
+
+
+def load_selector(name: str, **params: object) -> Selector:
+    """The selector registered as ``name``, built with ``params`` (validated by the selector).
+
+    Unknown names raise :class:`framepick.errors.UnknownNameError` listing the registered ones;
+    unknown parameters raise :class:`InvalidArgumentError` listing the accepted ones.
+    """
+    factory = selectors.get(name)
+    if dataclasses.is_dataclass(factory):
+        accepted = [f.name for f in dataclasses.fields(factory)]
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            raise InvalidArgumentError(
+                f"selector {name!r} has no parameter {', '.join(map(repr, unknown))}; "
+                f"accepted: {', '.join(accepted) or '(none)'}"
+            )
+    return factory(**params)
+
+
+__all__ = [
+    "Selector",
+    "SelectorInput",
+    "SelectorOutput",
+    "SamplingParams",
+    "allocate_frames",
+    "check_k",
+    "clips_to_json",
+    "focused_sampling",
+    "hybrid_sampling",
+    "hybrid_split",
+    "load_clips",
+    "load_selector",
+    "merge_clips",
+    "parse_clips",
+    "parse_clips_json",
+    "parse_clips_text",
+    "read_clips",
+]
