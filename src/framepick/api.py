@@ -1,0 +1,470 @@
+"""One-call entry points: a video and a question in, a :class:`Selection` out.
+
+These are what the CLI calls, so Python users and the command line get the same objects. The
+composable pieces underneath live in :mod:`framepick.pipeline`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from framepick.errors import InvalidArgumentError
+from framepick.types import Clip, Query, Scene, Selection, VideoInfo, as_float_scores
+
+
+@dataclass(frozen=True)
+class VideoScenes:
+    """The scene segmentation of a video over its candidate grid."""
+
+    video: VideoInfo
+    indices: np.ndarray
+    """[T] source frame indices of the candidates the scenes are made of."""
+    timestamps: np.ndarray
+    scenes: tuple[Scene, ...]
+    grid: str
+
+    def to_dict(self) -> dict[str, Any]:
+        last = len(self.indices) - 1
+        rows = []
+        for scene in self.scenes:
+            # A scene ends where the next begins: its end time is the next candidate's time
+            # (or the video's end), so the listed scenes tile the video without gaps.
+            end_seconds = float(self.timestamps[scene.end + 1]) if scene.end < last else self.video.duration_seconds
+            rows.append(
+                {
+                    "start_seconds": round(float(self.timestamps[scene.start]), 6),
+                    "end_seconds": round(end_seconds, 6),
+                    "start_index": int(self.indices[scene.start]),
+                    "end_index": int(self.indices[scene.end]),
+                    "start_position": scene.start,
+                    "end_position": scene.end,
+                    "candidates": len(scene),
+                }
+            )
+        return {
+            "video": {
+                "path": self.video.path,
+                "duration_seconds": self.video.duration_seconds,
+                "fps": self.video.fps,
+                "frame_count": self.video.frame_count,
+            },
+            "grid": self.grid,
+            "candidates": int(len(self.indices)),
+            "scenes": rows,
+        }
+
+
+def select_frames(
+    video: str | Path,
+    question: str | None = None,
+    k: int = 8,
+    *,
+    method: str = "kframes",
+    encoder: str = "auto",
+    query_image: str | Path | np.ndarray | None = None,
+    options: Sequence[str] = (),
+    candidates: int | None = 256,
+    fps: float | None = None,
+    max_candidates: int | None = None,
+    keyframes_only: bool = False,
+    seed: int = 0,
+    method_params: Mapping[str, Any] | None = None,
+    cache: bool | str | Path = True,
+    allow_damaged: bool = False,
+    progress: bool = False,
+) -> Selection:
+    """Pick ``k`` frames of ``video`` for ``question`` (and/or ``query_image``) with ``method``.
+
+    ``candidates`` frames on a uniform grid (or one every ``1/fps`` seconds, at most
+    ``max_candidates``; or only keyframes) are decoded once, embedded once per encoder and cached;
+    a later call on the same video and grid reuses them. ``encoder="auto"`` picks the best encoder
+    whose weights are on disk. ``seed`` makes any randomness reproducible. A damaged or
+    truncated video raises :class:`~framepick.errors.VideoError` unless ``allow_damaged``.
+    """
+    from framepick import pipeline
+    from framepick.select import load_selector
+    from framepick.select.base import SelectorInput, check_k
+    from framepick.video.candidates import GridSpec
+
+    k = check_k(k)
+    selector = load_selector(method, **dict(method_params or {}))
+    query = _make_query(question, options, query_image)
+    if selector.query_aware and query.is_empty:
+        raise InvalidArgumentError(
+            f"method {method!r} picks frames for a query: give a non-empty question or a query image"
+        )
+    grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
+    store = _cache(cache)
+    timer = pipeline.Timer()
+
+    start = time.perf_counter()
+    index = pipeline.open_video(video, store)
+    pipeline.check_damage(index, np.empty(0), None, allow_damaged)
+    grid_candidates = pipeline.make_candidates(index, grid)
+    timer.decode += time.perf_counter() - start
+
+    encoder_obj = None
+    extractors: list = []
+    if selector.needs & {"scores", "features"}:
+        encoder_obj = _load_encoder(encoder, query)
+        extractors.append(encoder_obj)
+    if "scenes" in selector.needs:
+        extractors.append(pipeline.ColorHistograms())
+
+    if extractors:
+        rows = pipeline.embed_candidates(index, grid_candidates, extractors, store, timer, progress=progress)
+        kept = _common_indices(rows.values())
+        pipeline.check_damage(index, grid_candidates.indices, kept, allow_damaged)
+        cand_indices = kept
+        cand_timestamps = index.frame_timestamps[kept]
+    else:
+        rows = {}
+        cand_indices = grid_candidates.indices
+        cand_timestamps = grid_candidates.timestamps
+
+    scores = scenes = features = query_embedding = None
+    if encoder_obj is not None:
+        start = time.perf_counter()
+        features = _restrict(rows[encoder_obj.id], cand_indices)
+        query_embedding = pipeline.embed_query(encoder_obj, query) if not query.is_empty else None
+        if query_embedding is not None:
+            scores = pipeline.relevance(features, query_embedding)
+        timer.encode += time.perf_counter() - start
+    if "scenes" in selector.needs:
+        from framepick.video.scenes import detect_scenes
+
+        start = time.perf_counter()
+        scenes = detect_scenes(_restrict(rows[pipeline.ColorHistograms.id], cand_indices).embeddings)
+        timer.select += time.perf_counter() - start
+
+    inputs = SelectorInput(
+        num_candidates=len(cand_indices),
+        scores=scores,
+        scenes=scenes,
+        features=features,
+        query_embedding=query_embedding,
+        timestamps=cand_timestamps,
+    )
+    start = time.perf_counter()
+    output = selector.select(inputs, k, np.random.default_rng(seed))
+    timer.select += time.perf_counter() - start
+    if not extractors:
+        # Nothing was decoded, so nothing proved the chosen frames exist: check just those.
+        output, cand_indices, cand_timestamps = _ensure_decodable(
+            index, selector, inputs, output, cand_indices, cand_timestamps, k, seed, allow_damaged, timer
+        )
+
+    params = {**selector.params(), "grid": grid.key(), "seed": seed}
+    if isinstance(query_image, (str, Path)):
+        params["query_image"] = str(query_image)
+    return _to_selection(
+        output,
+        cand_indices,
+        cand_timestamps,
+        k=k,
+        method=method,
+        encoder=None if encoder_obj is None else encoder_obj.id,
+        question=query.text,
+        video=index.info,
+        params=params,
+        timings=timer.as_dict(),
+    )
+
+
+def _ensure_decodable(index, selector, inputs, output, cand_indices, cand_timestamps, k, seed, allow, timer):
+    """Decode the chosen frames (tiny) of a method that decodes nothing else.
+
+    If one fails the video is damaged: an error, or with ``allow`` every candidate is checked
+    once and the method picks again among those that decode. Returns the output and the
+    candidate list it refers to.
+    """
+    from dataclasses import replace
+
+    from framepick import pipeline
+    from framepick.video.decode import VideoDecoder
+
+    with VideoDecoder(index.info.path, index=index) as decoder:
+        start = time.perf_counter()
+        decoded = decoder.get_frames(cand_indices[output.positions], short_side=32)
+        timer.decode += time.perf_counter() - start
+        if decoded.failed.size == 0:
+            return output, cand_indices, cand_timestamps
+        if not allow:
+            pipeline.check_damage(index, cand_indices, np.setdiff1d(cand_indices, decoded.failed), allow)
+        start = time.perf_counter()
+        survivors = decoder.get_frames(cand_indices, short_side=32).indices
+        timer.decode += time.perf_counter() - start
+    pipeline.check_damage(index, cand_indices, survivors, allow)
+    keep = np.isin(cand_indices, survivors)
+    cand_indices, cand_timestamps = cand_indices[keep], cand_timestamps[keep]
+    inputs = replace(inputs, num_candidates=len(cand_indices), timestamps=cand_timestamps)
+    return selector.select(inputs, k, np.random.default_rng(seed)), cand_indices, cand_timestamps
+
+
+def select_from_scores(
+    scores: Sequence[float] | np.ndarray,
+    k: int,
+    *,
+    method: str = "topk",
+    seed: int = 0,
+    method_params: Mapping[str, Any] | None = None,
+) -> Selection:
+    """Run a score-based method on your own scores (one per candidate); no video needed.
+
+    The selection's ``indices`` are positions in ``scores``.
+    """
+    from framepick.select import load_selector
+    from framepick.select.base import SelectorInput, check_k
+
+    k = check_k(k)
+    selector = load_selector(method, **dict(method_params or {}))
+    extra = selector.needs - {"scores"}
+    if extra:
+        raise InvalidArgumentError(
+            f"method {method!r} needs {', '.join(sorted(extra))}, which a score list does not give; "
+            "use it on a video, or pick a score-based method (uniform, topk, aks, bolt)"
+        )
+    values = as_float_scores(scores)
+    start = time.perf_counter()
+    output = selector.select(SelectorInput(num_candidates=len(values), scores=values), k, np.random.default_rng(seed))
+    elapsed = time.perf_counter() - start
+    positions = np.arange(len(values))
+    return _to_selection(
+        output,
+        positions,
+        None,
+        k=k,
+        method=method,
+        encoder=None,
+        question=None,
+        video=None,
+        params={**selector.params(), "seed": seed},
+        timings={"decode": 0.0, "encode": 0.0, "select": elapsed},
+        scores_by_position=values,
+    )
+
+
+def select_from_clips(
+    clips: Sequence[Clip],
+    num_candidates: int,
+    k: int,
+    *,
+    mode: str = "auto",
+    seed: int = 0,
+    method_params: Mapping[str, Any] | None = None,
+) -> Selection:
+    """K-frames any-k sampling on key clips you already have (e.g. a K-frames model's output).
+
+    Clip ranges are candidate positions in ``0 .. num_candidates - 1``; so are the selection's
+    ``indices``.
+    """
+    from framepick.select import load_selector
+    from framepick.select.base import SelectorInput, check_k
+
+    k = check_k(k)
+    if isinstance(num_candidates, bool) or not isinstance(num_candidates, (int, np.integer)) or num_candidates < 1:
+        raise InvalidArgumentError(f"num_candidates must be a positive integer, got {num_candidates!r}")
+    if not clips:
+        raise InvalidArgumentError("no key clips given: need at least one clip")
+    for clip in clips:
+        if clip.end_index >= num_candidates:
+            raise InvalidArgumentError(
+                f"clip [{clip.start_index}, {clip.end_index}] lies outside the {num_candidates} candidates "
+                f"(positions 0-{num_candidates - 1})"
+            )
+    selector = load_selector("kframes", mode=mode, **dict(method_params or {}))
+    start = time.perf_counter()
+    output = selector.select(
+        SelectorInput(num_candidates=int(num_candidates), clips=tuple(clips)), k, np.random.default_rng(seed)
+    )
+    elapsed = time.perf_counter() - start
+    return _to_selection(
+        output,
+        np.arange(int(num_candidates)),
+        None,
+        k=k,
+        method="kframes",
+        encoder=None,
+        question=None,
+        video=None,
+        params={**selector.params(), "seed": seed},
+        timings={"decode": 0.0, "encode": 0.0, "select": elapsed},
+    )
+
+
+def video_scenes(
+    video: str | Path,
+    *,
+    candidates: int | None = 256,
+    fps: float | None = None,
+    max_candidates: int | None = None,
+    keyframes_only: bool = False,
+    min_scene_len: int = 2,
+    cache: bool | str | Path = True,
+    allow_damaged: bool = False,
+    progress: bool = False,
+) -> VideoScenes:
+    """K-frames scene segmentation (histogram differences) over the video's candidate grid."""
+    from framepick import pipeline
+    from framepick.video.candidates import GridSpec
+    from framepick.video.scenes import detect_scenes
+
+    grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
+    store = _cache(cache)
+    index = pipeline.open_video(video, store)
+    pipeline.check_damage(index, np.empty(0), None, allow_damaged)
+    grid_candidates = pipeline.make_candidates(index, grid)
+    histograms = pipeline.ColorHistograms()
+    rows = pipeline.embed_candidates(
+        index, grid_candidates, [histograms], store, pipeline.Timer(), progress=progress
+    )[histograms.id]
+    pipeline.check_damage(index, grid_candidates.indices, rows.indices, allow_damaged)
+    scenes = detect_scenes(rows.features.embeddings, min_scene_len=min_scene_len)
+    return VideoScenes(index.info, rows.indices, index.frame_timestamps[rows.indices], scenes, grid.key())
+
+
+def list_methods() -> dict[str, str]:
+    """Registered selection methods and their one-line summaries."""
+    import framepick.select  # noqa: F401 - registers the selectors
+    from framepick.registry import selectors
+
+    return selectors.summaries()
+
+
+def list_encoders() -> dict[str, str]:
+    """Registered encoders and their one-line summaries."""
+    import framepick.encode  # noqa: F401 - registers the encoders
+    from framepick.registry import encoders
+
+    return encoders.summaries()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _make_query(question: str | None, options: Sequence[str], query_image: str | Path | np.ndarray | None) -> Query:
+    if question is not None and not isinstance(question, str):
+        raise InvalidArgumentError(f"question must be a string, got {type(question).__name__}")
+    image = None
+    if query_image is not None:
+        image = query_image if isinstance(query_image, np.ndarray) else _read_image(Path(query_image))
+    text = question.strip() if question and question.strip() else None
+    return Query(text=text, options=tuple(options), image=image)
+
+
+def _read_image(path: Path) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    if not path.is_file():
+        raise InvalidArgumentError(f"query image {str(path)!r} does not exist or is not a file")
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as exc:
+        raise InvalidArgumentError(f"query image {str(path)!r} is not a readable picture ({exc})") from None
+
+
+def _grid(GridSpec, candidates, fps, max_candidates, keyframes_only):
+    if fps is not None:
+        candidates = None
+    return GridSpec(count=candidates, fps=fps, max_candidates=max_candidates, keyframes_only=keyframes_only)
+
+
+def _cache(cache: bool | str | Path):
+    from framepick.encode.cache import FeatureCache
+
+    if cache is False or cache is None:
+        return None
+    if cache is True:
+        return FeatureCache()
+    return FeatureCache(Path(cache))
+
+
+def _load_encoder(spec: str, query: Query):
+    from framepick.encode import load_encoder, resolve_auto
+
+    if spec == "auto":
+        spec = resolve_auto(need_text=query.text is not None)
+    encoder = load_encoder(spec)
+    if query.text is not None and not encoder.has_text:
+        raise InvalidArgumentError(
+            f"encoder {encoder.id!r} cannot embed a text question; use a query image or a text encoder "
+            "(offline, clip:..., siglip:...)"
+        )
+    return encoder
+
+
+def _common_indices(rows) -> np.ndarray:
+    rows = list(rows)
+    kept = rows[0].indices
+    for other in rows[1:]:
+        kept = np.intersect1d(kept, other.indices)
+    if kept.size == 0:
+        from framepick.errors import VideoError
+
+        raise VideoError("no candidate frame of the video could be decoded")
+    return kept
+
+
+def _restrict(rows, kept: np.ndarray):
+    """The rows of one feature matrix that belong to ``kept`` frame indices."""
+    from framepick.types import Features
+
+    if rows.indices.shape == kept.shape and np.array_equal(rows.indices, kept):
+        return rows.features
+    mask = np.isin(rows.indices, kept)
+    ts = None if rows.features.timestamps is None else rows.features.timestamps[mask]
+    return Features(rows.features.embeddings[mask], ts, rows.features.encoder_id)
+
+
+def _to_selection(
+    output,
+    cand_indices: np.ndarray,
+    cand_timestamps: np.ndarray | None,
+    *,
+    k: int,
+    method: str,
+    encoder: str | None,
+    question: str | None,
+    video: VideoInfo | None,
+    params: Mapping[str, Any],
+    timings: Mapping[str, float],
+    scores_by_position: np.ndarray | None = None,
+) -> Selection:
+    positions = output.positions
+    scores = output.scores
+    if scores is None and scores_by_position is not None:
+        scores = scores_by_position[positions]
+    clips = tuple(_clip_to_source(clip, cand_indices, cand_timestamps) for clip in output.clips)
+    return Selection(
+        indices=cand_indices[positions],
+        positions=positions,
+        timestamps=None if cand_timestamps is None else cand_timestamps[positions],
+        scores=scores,
+        method=method,
+        k=k,
+        num_candidates=len(cand_indices),
+        clips=clips,
+        encoder=encoder,
+        question=question,
+        video=video,
+        params=params,
+        timings=timings,
+    )
+
+
+def _clip_to_source(clip: Clip, cand_indices: np.ndarray, cand_timestamps: np.ndarray | None) -> Clip:
+    from dataclasses import replace
+
+    return replace(
+        clip,
+        start_index=int(cand_indices[clip.start_index]),
+        end_index=int(cand_indices[clip.end_index]),
+        start_seconds=None if cand_timestamps is None else float(cand_timestamps[clip.start_index]),
+        end_seconds=None if cand_timestamps is None else float(cand_timestamps[clip.end_index]),
+    )

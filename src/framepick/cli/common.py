@@ -1,0 +1,58 @@
+"""Arguments shared by the subcommands that read a video: the candidate grid, cache, progress."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from framepick.errors import InvalidArgumentError
+
+DEFAULT_CANDIDATES = 256
+
+
+def add_grid_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("candidate grid")
+    group.add_argument(
+        "--candidates",
+        type=int,
+        metavar="N",
+        help=f"N candidate frames on a uniform grid (default {DEFAULT_CANDIDATES})",
+    )
+    group.add_argument("--fps", type=float, metavar="F", help="instead: one candidate every 1/F seconds")
+    group.add_argument("--max-candidates", type=int, metavar="N", help="with --fps or --keyframes: at most N candidates")
+    group.add_argument("--keyframes", action="store_true", help="candidates are keyframes only (fast on long videos)")
+    group.add_argument(
+        "--allow-damaged", action="store_true", help="use the frames that decode from a damaged or truncated video"
+    )
+
+
+def finish_grid_args(args: argparse.Namespace) -> None:
+    """Resolve the grid defaults, remembering whether --candidates was given explicitly."""
+    args.candidates_given = args.candidates is not None
+    if args.fps is not None and args.candidates_given:
+        raise InvalidArgumentError("give either --candidates or --fps, not both")
+    if args.candidates is None and args.fps is None:
+        args.candidates = DEFAULT_CANDIDATES
+
+
+def add_cache_args(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("cache and progress")
+    group.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")
+    group.add_argument("--cache-dir", metavar="DIR", help="feature cache folder (default: $FRAMEPICK_CACHE_DIR or the user cache dir)")
+    bars = group.add_mutually_exclusive_group()
+    bars.add_argument("--progress", action="store_true", default=None, help="show progress bars (default: when stderr is a terminal)")
+    bars.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def cache_from_args(args: argparse.Namespace):
+    if args.no_cache:
+        return False
+    return args.cache_dir or True
+
+
+def progress_from_args(args: argparse.Namespace) -> bool:
+    if args.quiet:
+        return False
+    if args.progress:
+        return True
+    return sys.stderr.isatty()

@@ -1,0 +1,173 @@
+"""``framepick select``: choose K frames of a video (or of your own scores or key clips)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
+from framepick.errors import InvalidArgumentError
+
+DESCRIPTION = """\
+Choose K frames of VIDEO for a question and print them as JSON.
+Without a video: --scores FILE runs a score-based method on one score per candidate, and
+--clips FILE --candidates N runs K-frames any-k sampling on key clips."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "select",
+        help="choose K frames for a question",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("video", nargs="?", metavar="VIDEO", help="the video file")
+    parser.add_argument("-q", "--question", help="the question the frames must answer")
+    parser.add_argument("--option", action="append", default=[], metavar="TEXT", help="an answer option (repeatable)")
+    parser.add_argument("--query-image", metavar="PATH", help="find frames that look like this picture")
+    parser.add_argument("-k", type=int, default=8, help="how many frames to choose (default 8)")
+    parser.add_argument(
+        "--method", help="selection method (see 'framepick methods'; default kframes, or topk with --scores)"
+    )
+    parser.add_argument("--encoder", default="auto", help="feature encoder (see 'framepick encoders'; default auto)")
+    parser.add_argument("--method-params", metavar="JSON", help='method hyper-parameters as a JSON object, e.g. \'{"alpha": 2}\'')
+    parser.add_argument("--seed", type=int, default=0, help="seed for any randomness (default 0)")
+    add_grid_args(parser)
+    parser.add_argument("--scores", metavar="FILE", help="bring your own scores: .npy or a JSON list, one per candidate")
+    parser.add_argument("--clips", metavar="FILE", help="bring your own key clips: JSON or K-frames text output")
+    parser.add_argument(
+        "--clip-index-base",
+        type=int,
+        choices=(0, 1),
+        default=0,
+        help="whether clip frame numbers in --clips count from 0 or 1 (default 0, as K-frames' prompts number frames)",
+    )
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here instead of stdout")
+    parser.add_argument("--frames-dir", metavar="DIR", help="write the chosen frames as JPEGs named by timestamp")
+    parser.add_argument("--sheet", metavar="FILE.jpg", help="write one contact sheet of the chosen frames")
+    add_cache_args(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from framepick import api
+
+    finish_grid_args(args)
+    sources = [name for name, value in (("VIDEO", args.video), ("--scores", args.scores), ("--clips", args.clips)) if value]
+    if len(sources) != 1:
+        raise InvalidArgumentError(
+            "give exactly one of VIDEO, --scores FILE or --clips FILE"
+            + (f" (got {' and '.join(sources)})" if sources else "")
+        )
+    if args.video is None and (args.frames_dir or args.sheet):
+        raise InvalidArgumentError("--frames-dir and --sheet need a video")
+    params = _method_params(args.method_params)
+
+    if args.scores:
+        scores = _read_scores(Path(args.scores))
+        if args.candidates_given and args.candidates != len(scores):
+            raise InvalidArgumentError(
+                f"--candidates {args.candidates} does not match the {len(scores)} scores in {args.scores!r}"
+            )
+        selection = api.select_from_scores(
+            scores, args.k, method=args.method or "topk", seed=args.seed, method_params=params
+        )
+    elif args.clips:
+        from framepick.select.clips_io import read_clips
+
+        if not args.candidates_given:
+            raise InvalidArgumentError("--clips needs --candidates N: how many candidate frames the clips index")
+        if args.method not in (None, "kframes"):
+            raise InvalidArgumentError(f"--clips runs K-frames sampling; --method {args.method!r} cannot use clips")
+        clips = read_clips(Path(args.clips), num_candidates=args.candidates, index_base=args.clip_index_base)
+        mode = params.pop("mode", "auto")
+        selection = api.select_from_clips(
+            clips, args.candidates, args.k, mode=mode, seed=args.seed, method_params=params
+        )
+    else:
+        selection = api.select_frames(
+            args.video,
+            args.question,
+            args.k,
+            method=args.method or "kframes",
+            encoder=args.encoder,
+            query_image=args.query_image,
+            options=args.option,
+            candidates=args.candidates,
+            fps=args.fps,
+            max_candidates=args.max_candidates,
+            keyframes_only=args.keyframes,
+            seed=args.seed,
+            method_params=params,
+            cache=cache_from_args(args),
+            allow_damaged=args.allow_damaged,
+            progress=progress_from_args(args),
+        )
+
+    _write_outputs(args, selection)
+    return 0
+
+
+def _write_outputs(args: argparse.Namespace, selection) -> None:
+    """Every result is computed before the first file is written, so a failure leaves no output."""
+    from framepick import export
+
+    if args.frames_dir or args.sheet:
+        frames = _chosen_frames(selection)
+        if args.sheet:
+            export.write_contact_sheet(Path(args.sheet), frames, selection.indices, selection.timestamps)
+        if args.frames_dir:
+            export.write_frames_dir(Path(args.frames_dir), frames, selection.indices, selection.timestamps)
+    text = selection.to_json() + "\n"
+    if args.output:
+        export.write_text(Path(args.output), text)
+    else:
+        sys.stdout.write(text)
+
+
+def _chosen_frames(selection):
+    """The chosen frames at full resolution (the cached features were made from small copies)."""
+    from framepick.errors import VideoError
+    from framepick.video.decode import VideoDecoder
+
+    with VideoDecoder(selection.video.path) as decoder:
+        decoded = decoder.get_frames(selection.indices)
+    if len(decoded.indices) != len(selection.indices):
+        raise VideoError(f"{len(decoded.failed)} chosen frame(s) of {selection.video.path!r} failed to decode")
+    return decoded.frames
+
+
+def _method_params(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"--method-params is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(params, dict):
+        raise InvalidArgumentError(f"--method-params must be a JSON object, got {type(params).__name__}")
+    return params
+
+
+def _read_scores(path: Path):
+    import numpy as np
+
+    from framepick.types import as_float_scores
+
+    if not path.is_file():
+        raise InvalidArgumentError(f"score file {str(path)!r} does not exist")
+    if path.suffix.lower() == ".npy":
+        try:
+            values = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InvalidArgumentError(f"score file {str(path)!r} is not a readable .npy array ({exc})") from None
+    else:
+        try:
+            values = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InvalidArgumentError(f"score file {str(path)!r} is neither .npy nor a JSON list ({exc})") from None
+        if isinstance(values, dict) and "scores" in values:
+            values = values["scores"]
+    return as_float_scores(values, name=f"scores in {str(path)!r}")

@@ -1,0 +1,189 @@
+"""The data flow of DESIGN.md section 1: video -> candidates -> features -> scores/scenes -> selection.
+
+Each video is probed once and embedded once per (encoder, candidate grid); both results live in
+the feature cache, so a second question on the same video neither decodes nor embeds again. The
+functions here are the composable layer under :func:`framepick.select_frames`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from framepick.encode.base import Encoder
+from framepick.encode.cache import FeatureCache, feature_key
+from framepick.errors import InvalidArgumentError
+from framepick.types import Candidates, Features, Query
+from framepick.video.candidates import GridSpec, candidate_grid
+from framepick.video.probe import VideoIndex, content_hash, probe
+
+logger = logging.getLogger(__name__)
+
+@dataclass
+class Timer:
+    """Accumulates wall time per stage, for the output's ``timings_seconds``."""
+
+    decode: float = 0.0
+    encode: float = 0.0
+    select: float = 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"decode": self.decode, "encode": self.encode, "select": self.select}
+
+
+def open_video(path: str | Path, cache: FeatureCache | None) -> VideoIndex:
+    """Probe a video once; later calls on the same content read the index from the cache."""
+    path = Path(path)
+    if cache is None or not path.is_file():
+        return probe(path)  # probe names what is wrong with a missing path
+    key = f"index-{content_hash(path)}"
+    arrays = cache.get(key)
+    if arrays is not None:
+        try:
+            index = VideoIndex.from_arrays(arrays)
+        except (KeyError, ValueError) as exc:  # an entry from an older layout: rebuild it
+            logger.debug("rebuilding cached index %s: %s", key, exc)
+        else:
+            # The cache is keyed by content, so the same bytes may live under another name.
+            return replace(index, info=replace(index.info, path=str(path)))
+    index = probe(path)
+    cache.put(key, index.to_arrays())
+    return index
+
+
+def make_candidates(index: VideoIndex, grid: GridSpec) -> Candidates:
+    indices, timestamps = candidate_grid(index, grid)
+    return Candidates(indices=indices, timestamps=timestamps, video=index.info, grid=grid.key())
+
+
+@dataclass(frozen=True)
+class FrameRows:
+    """One feature matrix and the source frame indices its rows belong to.
+
+    Candidates whose frames fail to decode are dropped (the decoder warns), so rows can be fewer
+    than the grid's candidates; ``indices`` says which survived.
+    """
+
+    indices: np.ndarray
+    features: Features
+
+
+class ColorHistograms:
+    """Raw per-channel colour histograms for scene cuts, cached like an encoder's features.
+
+    Not an :class:`Encoder`: scene detection compares histograms that sum to one per channel,
+    and L2-normalising them (as encoders do) would make the distance depend on how peaked a
+    frame's colours are.
+    """
+
+    id = "colorhist-16"
+    input_size = 64
+    dim = 48
+
+    def encode_images(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
+        from framepick.video.histogram import color_histograms
+
+        return color_histograms(frames, bins=16)
+
+
+def embed_candidates(
+    index: VideoIndex,
+    candidates: Candidates,
+    extractors: Iterable[Encoder | ColorHistograms],
+    cache: FeatureCache | None,
+    timer: Timer,
+    *,
+    progress: bool = False,
+) -> dict[str, FrameRows]:
+    """Features of the candidates for each extractor, decoding at most once for all cache misses."""
+    from framepick.video.decode import VideoDecoder
+
+    found: dict[str, FrameRows] = {}
+    missing = []
+    for extractor in extractors:
+        key = feature_key(index.info.content_hash, extractor.id, candidates.grid)
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None and _valid_entry(cached, extractor.dim):
+            features = Features(cached["embeddings"], cached["timestamps"], extractor.id)
+            found[extractor.id] = FrameRows(cached["indices"], features)
+        else:
+            missing.append((extractor, key))
+    if not missing:
+        return found
+
+    short_side = max(extractor.input_size for extractor, _ in missing)
+    start = time.perf_counter()
+    with VideoDecoder(index.info.path, index=index) as decoder:
+        decoded = decoder.get_frames(candidates.indices, short_side=short_side, progress=progress)
+    timer.decode += time.perf_counter() - start
+
+    for extractor, key in missing:
+        start = time.perf_counter()
+        embeddings = extractor.encode_images(decoded.frames, progress=progress)
+        timer.encode += time.perf_counter() - start
+        rows = FrameRows(decoded.indices, Features(embeddings, decoded.timestamps, extractor.id))
+        if cache is not None:
+            cache.put(
+                key,
+                {"embeddings": rows.features.embeddings, "timestamps": decoded.timestamps, "indices": decoded.indices},
+            )
+        found[extractor.id] = rows
+    return found
+
+
+def _valid_entry(arrays: dict[str, np.ndarray], dim: int) -> bool:
+    if not {"embeddings", "timestamps", "indices"} <= set(arrays):
+        return False
+    emb = arrays["embeddings"]
+    return emb.ndim == 2 and emb.shape[1] == dim and emb.shape[0] == arrays["indices"].shape[0]
+
+
+def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
+    """[Q,D] rows for the question text and/or the query image, in the frames' space."""
+    rows = []
+    if query.text and query.text.strip():
+        rows.append(encoder.encode_text([query.text])[0])
+    if query.image is not None:
+        rows.append(encoder.encode_images(query.image[None])[0])
+    if not rows:
+        raise InvalidArgumentError("the query is empty: give a non-empty --question or a --query-image")
+    return np.stack(rows).astype(np.float32)
+
+
+def relevance(features: Features, query_embedding: np.ndarray) -> np.ndarray:
+    """Cosine similarity of each frame to the query, averaged over the query's rows.
+
+    With both a question and a query image, each contributes equally: neither is privileged
+    because the user gave both on purpose.
+    """
+    return (features.embeddings @ query_embedding.T).mean(axis=1).astype(np.float64)
+
+
+
+
+def check_damage(index: VideoIndex, wanted: np.ndarray, kept: np.ndarray | None, allow: bool) -> None:
+    """Refuse a damaged video unless the caller allowed it; then only warn.
+
+    A damaged file would silently change what "K of N candidates" means, so by default it is an
+    error naming the damage. With ``allow`` the selection runs on the frames that decode.
+    """
+    from framepick.errors import VideoError
+
+    problems = []
+    if index.damage:
+        problems.append(index.damage)
+    if kept is not None and kept.size < wanted.size:
+        lost = np.setdiff1d(wanted, kept)
+        first = float(index.frame_timestamps[lost[0]])
+        problems.append(f"{lost.size} of {wanted.size} candidate frames failed to decode (first at {first:.2f} s)")
+    if not problems:
+        return
+    message = f"{index.info.path!r} is damaged: {'; '.join(problems)}"
+    if not allow:
+        raise VideoError(message + "; pass --allow-damaged (allow_damaged=True) to use the frames that decode")
+    logger.warning("%s; using the frames that decode", message)
