@@ -88,7 +88,10 @@ class ColorHistograms:
     def encode_images(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
         from framepick.video.histogram import color_histograms
 
-        return color_histograms(frames, bins=16)
+        # Frames may arrive at an encoder's larger size; a histogram needs only ~input_size
+        # pixels on the short side, and striding keeps the colour proportions.
+        stride = max(1, min(frames.shape[1:3]) // self.input_size)
+        return color_histograms(frames[:, ::stride, ::stride], bins=16)
 
 
 def embed_candidates(

@@ -179,8 +179,11 @@ def test_bad_method_params(capsys, tmp_path, out_file):
     scores = tmp_path / "s.json"
     scores.write_text("[0.1, 0.2, 0.3]")
     code, _, err = run_cli(capsys, "select", "--scores", str(scores), "--method", "bolt",
-                           "--method-params", '{"alpha": -1}', "-o", str(out_file))
-    assert_one_line_error(code, err, "alpha")
+                           "--method-params", '{"power": -1}', "-o", str(out_file))
+    assert_one_line_error(code, err, "power", "-1")
+    code, _, err = run_cli(capsys, "select", "--scores", str(scores), "--method", "bolt",
+                           "--method-params", '{"alpha": 2}', "-o", str(out_file))
+    assert_one_line_error(code, err, "alpha", "power")  # names the unknown one and the accepted ones
     code, _, err = run_cli(capsys, "select", "--scores", str(scores), "--method-params", "{nope", "-o", str(out_file))
     assert_one_line_error(code, err, "--method-params")
 
