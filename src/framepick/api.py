@@ -364,7 +364,7 @@ def _read_image(path: Path) -> np.ndarray:
         raise InvalidArgumentError(f"query image {str(path)!r} does not exist or is not a file")
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("RGB"), dtype=np.uint8)
+            return np.array(image.convert("RGB"), dtype=np.uint8)  # writable: torch warns on read-only arrays
     except (UnidentifiedImageError, OSError) as exc:
         raise InvalidArgumentError(f"query image {str(path)!r} is not a readable picture ({exc})") from None
 

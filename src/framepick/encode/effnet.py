@@ -58,7 +58,12 @@ class EfficientNetLite0:
         import torch
         import torch.nn.functional as F
 
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float()
+        # torch.from_numpy warns on read-only arrays (decoded or PIL buffers can be); .float()
+        # copies anyway, so copying a read-only input first costs nothing extra in effect.
+        frames = np.ascontiguousarray(frames)
+        if not frames.flags.writeable:
+            frames = frames.copy()
+        x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
         if x.shape[-2:] != (IMAGE_SIZE, IMAGE_SIZE):
             # antialias: frames are often much larger than 224 and plain bilinear would alias.
             x = F.interpolate(
