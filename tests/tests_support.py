@@ -10,6 +10,16 @@ RED_SPAN = (10.0, 15.0)
 BLUE_SPAN = (25.0, 30.0)
 
 
+def forbid_decoding(monkeypatch) -> None:
+    """Make any frame decode fail the test: proves a result came from the cache."""
+    from framepick.video.decode import VideoDecoder
+
+    def fail(*args, **kwargs):
+        raise AssertionError("frames were decoded, but the cache should have had them")
+
+    monkeypatch.setattr(VideoDecoder, "get_frames", fail)
+
+
 def solid_picture(rgb, size=(96, 160)) -> np.ndarray:
     picture = np.empty((*size, 3), dtype=np.uint8)
     picture[:] = rgb

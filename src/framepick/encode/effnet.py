@@ -14,8 +14,9 @@ Squashing the whole frame to 224x224 and a 0.875 centre crop scored the same (me
 
 from __future__ import annotations
 
+import functools
+
 import logging
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,17 +81,10 @@ class EfficientNetLite0:
         return self.model._fc(pooled)
 
 
-_network: EfficientNetLite0 | None = None
-_network_lock = threading.Lock()
-
-
+@functools.cache
 def load_efficientnet_lite0() -> EfficientNetLite0:
     """The packaged EfficientNet-Lite0 ImageNet classifier, loaded once per process."""
-    global _network
-    with _network_lock:
-        if _network is None:
-            _network = _load()
-        return _network
+    return _load()
 
 
 def _load() -> EfficientNetLite0:

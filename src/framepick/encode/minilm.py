@@ -8,8 +8,9 @@ the token embeddings under the attention mask, then L2 normalisation (the model'
 
 from __future__ import annotations
 
+import functools
+
 import logging
-import threading
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -53,17 +54,10 @@ class MiniLM:
         return l2_normalize(out)
 
 
-_model: MiniLM | None = None
-_lock = threading.Lock()
-
-
+@functools.cache
 def load_minilm() -> MiniLM:
     """The packaged all-MiniLM-L6-v2, loaded once per process."""
-    global _model
-    with _lock:
-        if _model is None:
-            _model = _load()
-        return _model
+    return _load()
 
 
 def _load() -> MiniLM:

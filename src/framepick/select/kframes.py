@@ -81,8 +81,11 @@ def clips_from_scenes(
 
 @register_selector("kframes")
 @dataclass(frozen=True)
-class KFramesSelector(Selector):
+class KFramesSelector(SamplingParams, Selector):
     """K-frames: sample any k frames from query-relevant key clips (P1/P2), focused or hybrid.
+
+    The sampling hyper-parameters (tau, w_p1, w_p2, a_pred, r_min; Tables 7-8) are inherited
+    from :class:`SamplingParams`, so they are declared and checked in one place.
 
     Key clips are the caller's (``inputs.clips``, e.g. a K-frames model's output parsed by
     ``framepick.select.clips_io``) when given; otherwise they come from the scenes (paper Sec 3.1).
@@ -109,16 +112,6 @@ class KFramesSelector(Selector):
 
     mode: Mode = "auto"
     """"focused" (only key clips), "hybrid" (key clips and background), or "auto"."""
-    tau: int = 2
-    """Merge tolerance for same-type neighbouring clips (Table 7)."""
-    w_p1: float = 2.0
-    """Eq. 5 weight of P1 clips (Table 7)."""
-    w_p2: float = 1.0
-    """Eq. 5 weight of P2 clips (Table 7)."""
-    a_pred: float = 4.0
-    """Hybrid prediction-to-background length weight (Table 8)."""
-    r_min: float = 0.5
-    """Hybrid minimum predicted share of the budget (Table 8)."""
     p1_threshold: float = 4.9
     """Scene relevance (1-5) at or above which a scene is a P1 clip (Sec 3.1)."""
     p2_threshold: float = 4.3
@@ -127,15 +120,12 @@ class KFramesSelector(Selector):
     """Largest k that ``mode="auto"`` samples with Focused sampling."""
 
     def __post_init__(self) -> None:
+        super().__post_init__()  # the sampling hyper-parameters (tau, weights, a_pred, r_min)
         if self.mode not in MODES:
             raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        self.sampling_params()  # validates tau, weights, a_pred, r_min
         check_number("p1_threshold", self.p1_threshold, low=1.0, high=5.0)
         check_number("p2_threshold", self.p2_threshold, low=1.0, high=float(self.p1_threshold))
         check_number("focused_max_k", self.focused_max_k, low=0, integer=True)
-
-    def sampling_params(self) -> SamplingParams:
-        return SamplingParams(tau=self.tau, w_p1=self.w_p1, w_p2=self.w_p2, a_pred=self.a_pred, r_min=self.r_min)
 
     def resolved_mode(self, k: int) -> Literal["focused", "hybrid"]:
         if self.mode == "auto":
@@ -156,9 +146,8 @@ class KFramesSelector(Selector):
     def select(self, inputs: SelectorInput, k: int, rng: np.random.Generator) -> SelectorOutput:
         k = check_k(k)
         clips = self.key_clips(inputs)
-        params = self.sampling_params()
         sample = focused_sampling if self.resolved_mode(k) == "focused" else hybrid_sampling
-        positions = sample(clips, inputs.num_candidates, k, params)
+        positions = sample(clips, inputs.num_candidates, k, self)
         return SelectorOutput(
-            positions=positions, scores=scores_at(inputs.scores, positions), clips=merge_clips(clips, params.tau)
+            positions=positions, scores=scores_at(inputs.scores, positions), clips=merge_clips(clips, self.tau)
         )
