@@ -122,9 +122,9 @@ def bench_cold() -> None:
     print(f"## cold path: 1-hour video ({duration:.0f} s, {selection.video.frame_count} frames), 256 candidates, offline encoder")
     print(f"model load (once per process)   {model_load:7.2f} s")
     print(f"total select_frames             {total:7.2f} s  ({duration / total:.0f}x faster than real time)")
-    for stage in ("decode", "encode", "select"):
+    for stage in ("probe", "decode", "encode", "select"):
         print(f"  {stage:28} {timings[stage]:7.2f} s  ({100 * timings[stage] / total:4.1f} %)")
-    print(f"  (decode includes probing {index.num_frames} packets and hashing the file)")
+    print(f"  (probe: hashing the file and indexing its {index.num_frames} packets)")
     print(f"baseline: plain PyAV seek+decode of the same 256 frames  {plain_seek:7.2f} s")
     print(f"ratio framepick decode / plain PyAV: {timings['decode'] / plain_seek:.2f}")
     del np

@@ -106,7 +106,7 @@ def select_frames(
     index = pipeline.open_video(video, store)
     pipeline.check_damage(index, np.empty(0), None, allow_damaged)
     grid_candidates = pipeline.make_candidates(index, grid)
-    timer.decode += time.perf_counter() - start
+    timer.probe += time.perf_counter() - start
 
     encoder_obj = None
     extractors: list = []
@@ -244,7 +244,7 @@ def select_from_scores(
         question=None,
         video=None,
         params={**selector.params(), "seed": seed},
-        timings={"decode": 0.0, "encode": 0.0, "select": elapsed},
+        timings={"probe": 0.0, "decode": 0.0, "encode": 0.0, "select": elapsed},
         scores_by_position=values,
     )
 
@@ -293,7 +293,7 @@ def select_from_clips(
         question=None,
         video=None,
         params={**selector.params(), "seed": seed},
-        timings={"decode": 0.0, "encode": 0.0, "select": elapsed},
+        timings={"probe": 0.0, "decode": 0.0, "encode": 0.0, "select": elapsed},
     )
 
 

@@ -26,14 +26,20 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Timer:
-    """Accumulates wall time per stage, for the output's ``timings_seconds``."""
+    """Accumulates wall time per stage, for the output's ``timings_seconds``.
 
+    ``probe`` (hashing and indexing the file, or reading that index from the cache) is counted
+    apart from ``decode`` (decoding candidate frames), so users can see which one a long video
+    spends its time in.
+    """
+
+    probe: float = 0.0
     decode: float = 0.0
     encode: float = 0.0
     select: float = 0.0
 
     def as_dict(self) -> dict[str, float]:
-        return {"decode": self.decode, "encode": self.encode, "select": self.select}
+        return {"probe": self.probe, "decode": self.decode, "encode": self.encode, "select": self.select}
 
 
 def open_video(path: str | Path, cache: FeatureCache | None) -> VideoIndex:
