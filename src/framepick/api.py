@@ -6,6 +6,7 @@ composable pieces underneath live in :mod:`framepick.pipeline`.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ import numpy as np
 
 from framepick.errors import InvalidArgumentError
 from framepick.types import Clip, Query, Scene, Selection, VideoInfo, as_float_scores
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -436,6 +439,12 @@ def _to_selection(
     timings: Mapping[str, float],
     scores_by_position: np.ndarray | None = None,
 ) -> Selection:
+    if k > len(cand_indices):
+        # The contract is min(k, candidates) frames; say so, since fewer than asked can surprise.
+        logger.warning(
+            "k=%d is more than the %d candidates; returning all %d (raise --candidates or --fps for more)",
+            k, len(cand_indices), len(cand_indices),
+        )
     positions = output.positions
     scores = output.scores
     if scores is None and scores_by_position is not None:

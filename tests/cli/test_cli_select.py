@@ -184,3 +184,14 @@ def test_uniform_loads_no_encoder(segment_video, tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout
     assert out.split() == ["4", "False", "False"]
+
+
+def test_k_above_candidates_returns_all_and_says_so(capsys, segment_video, tmp_path):
+    code = main(["select", str(segment_video), "-k", "40", "--candidates", "30", "--method", "uniform",
+                 "--quiet", "--cache-dir", str(tmp_path)])
+    captured = capsys.readouterr()
+    assert code == 0
+    result = json.loads(captured.out)
+    check_contract(result, 40, 30)
+    assert len(result["frames"]) == 30
+    assert "k=40 is more than the 30 candidates" in captured.err
