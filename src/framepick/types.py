@@ -315,3 +315,86 @@ def as_float_scores(values: Sequence[float] | np.ndarray, name: str = "scores") 
             f"{name} has {bad.size} non-finite value(s) (NaN or inf), first at position {int(bad[0])}"
         )
     return array
+
+
+@dataclass(frozen=True, repr=False)
+class Sample:
+    """One evaluation item: a video, a question with options and an answer, and its evidence.
+
+    This is one line of a manifest (see :mod:`framepick.data.manifest`), with ``video`` and
+    ``query_image`` resolved to absolute paths.
+    """
+
+    id: str
+    video: str
+    question: str
+    options: tuple[str, ...] = ()
+    answer: str | None = None
+    """The correct option's letter ("A", "B", ...), or None when unknown."""
+    spans: tuple[tuple[float, float], ...] = ()
+    """Evidence time spans in seconds (the needle, or a benchmark's time reference); may be empty."""
+    query_image: str | None = None
+    """When set, selection uses this picture instead of the question."""
+    duration_seconds: float | None = None
+    task_type: str | None = None
+    duration_bucket: str | None = None
+    """A benchmark's own length class (e.g. Video-MME short/medium/long), when it has one."""
+    source: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    """Anything else a loader wants to keep (original ids, subtitles path, ...)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "options", tuple(str(o) for o in self.options))
+        object.__setattr__(self, "spans", tuple((float(a), float(b)) for a, b in self.spans))
+        for start, end in self.spans:
+            if not (math.isfinite(start) and math.isfinite(end)) or end < start:
+                raise ValueError(f"invalid span [{start}, {end}] in sample {self.id!r}")
+        if self.answer is not None:
+            if not self.options:
+                raise ValueError(f"sample {self.id!r} has an answer but no options")
+            position = option_position(self.answer)
+            if position is None or position >= len(self.options):
+                raise ValueError(
+                    f"answer {self.answer!r} of sample {self.id!r} is not one of the letters "
+                    f"A-{option_letter(len(self.options) - 1)}"
+                )
+
+    @property
+    def answer_index(self) -> int | None:
+        return None if self.answer is None else option_position(self.answer)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = {
+            "id": self.id,
+            "video": self.video,
+            "question": self.question,
+            "query_image": self.query_image,
+            "options": list(self.options),
+            "answer": self.answer,
+            "spans": [list(span) for span in self.spans],
+            "duration_seconds": self.duration_seconds,
+            "task_type": self.task_type,
+            "source": self.source,
+        }
+        if self.duration_bucket is not None:
+            row["duration_bucket"] = self.duration_bucket
+        if self.extra:
+            row["extra"] = dict(self.extra)
+        return row
+
+    __repr__ = _shape_repr
+
+
+def option_letter(position: int) -> str:
+    """0 -> "A", 1 -> "B", ..."""
+    if not 0 <= position < 26:
+        raise ValueError(f"option position {position} has no letter (0-25)")
+    return chr(ord("A") + position)
+
+
+def option_position(letter: str) -> int | None:
+    """"A" -> 0, "b" -> 1, "(C)" -> 2; None when it is not a single letter."""
+    cleaned = str(letter).strip().strip("().:").strip().upper()
+    if len(cleaned) == 1 and "A" <= cleaned <= "Z":
+        return ord(cleaned) - ord("A")
+    return None
