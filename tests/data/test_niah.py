@@ -1,0 +1,191 @@
+"""Needle-in-a-haystack synthesis: manifest, decodable videos, needle frames, determinism, reuse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from niah_fixtures import small_config, write_library
+from PIL import Image
+
+from framepick.data.clip_library import load_library
+from framepick.data.manifest import read_manifest
+from framepick.data.niah import TASK_IMAGE, TASK_TEXT, synthesize_niah
+from framepick.data.niah_assemble import Canonical
+from framepick.video.decode import VideoDecoder
+from framepick.video.probe import probe
+
+COUNT, SEED = 3, 7
+
+
+@pytest.fixture(scope="session")
+def niah_library(tmp_path_factory) -> Path:
+    return write_library(tmp_path_factory.mktemp("niah-library"))
+
+
+@pytest.fixture(scope="session")
+def niah_run(tmp_path_factory, niah_library):
+    out = tmp_path_factory.mktemp("niah-out")
+    return synthesize_niah(out, COUNT, SEED, library=niah_library, config=small_config())
+
+
+def _segment_file(out: Path, clip_id: str) -> Path:
+    (found,) = sorted((out / "segments").glob(f"clip-{clip_id}-*.mp4"))
+    return found
+
+
+def test_manifest_rows(niah_run, niah_library):
+    report = read_manifest(niah_run.manifest)
+    assert not report.malformed and not report.missing_videos
+    samples = report.samples
+    assert len(samples) == 2 * COUNT and len(niah_run.videos) == COUNT
+    assert {s.task_type for s in samples} == {TASK_TEXT, TASK_IMAGE}
+    library = load_library(niah_library).by_id()
+    for sample in samples:
+        assert sample.source == "niah" and 4 <= len(sample.options) <= 5
+        assert len(set(sample.options)) == len(sample.options)
+        (start, end), = sample.spans
+        assert 0 <= start < end <= sample.duration_seconds
+        assert 0.2 * 60 - 1 <= sample.duration_seconds <= 0.4 * 60 + 4
+        extra = sample.extra
+        needle = library[extra["needle"]]
+        assert extra["seed"] == SEED and len(extra["decoys"]) == 2 and extra["needle"] not in extra["decoys"]
+        roles = {seg["clip"]: seg for seg in extra["segments"]}
+        assert roles[extra["needle"]]["role"] == "needle"
+        assert [roles[extra["needle"]]["start_seconds"], roles[extra["needle"]]["end_seconds"]] == [start, end]
+        present = {extra["needle"], *extra["decoys"]}
+        correct = sample.options[sample.answer_index]
+        if sample.task_type == TASK_TEXT:
+            assert sample.query_image is None
+            assert correct == needle.qa[extra["qa_index"]].answer
+            assert all(o == correct or o in needle.qa[0].wrong for o in sample.options)
+        else:
+            assert Path(sample.query_image).is_file()
+            assert correct == needle.description
+            # wrong options describe clips that are absent from the video
+            assert not set(extra["wrong_option_clips"]) & present
+            wrong = {library[c].description for c in extra["wrong_option_clips"]}
+            assert set(sample.options) - {correct} == wrong
+
+
+def test_video_decodes_with_expected_duration(niah_run):
+    for sample in read_manifest(niah_run.manifest).samples[::2]:
+        index = probe(sample.video)
+        assert index.info.fps == pytest.approx(10.0)
+        assert index.num_frames == round(sample.duration_seconds * 10)
+        assert index.info.duration_seconds == pytest.approx(sample.duration_seconds, abs=0.11)
+        assert index.damage is None
+
+
+def test_needle_span_shows_the_needle_clip_and_query_is_not_inserted(niah_run):
+    out = niah_run.manifest.parent
+    for sample in read_manifest(niah_run.manifest).samples:
+        if sample.task_type != TASK_IMAGE:
+            continue
+        (start, end), = sample.spans
+        needle = next(s for s in sample.extra["segments"] if s["role"] == "needle")
+        part_start, part_end = needle["clip_part_seconds"]
+        inserted = np.arange(round(start * 10), round(end * 10))
+        with VideoDecoder(sample.video) as video, VideoDecoder(_segment_file(out, sample.extra["needle"])) as clip:
+            got = video.get_frames(inserted).frames
+            want = clip.get_frames(np.arange(round(part_start * 10), round(part_end * 10))).frames
+            np.testing.assert_array_equal(got, want)  # packets copied: identical pixels
+            query = np.asarray(Image.open(sample.query_image).convert("RGB"))
+            q_index = round(sample.extra["query_frame_seconds"] * 10)
+            assert not part_start * 10 <= q_index < part_end * 10
+            np.testing.assert_array_equal(query, clip.get_frames([q_index]).frames[0])
+            assert not any(np.array_equal(query, frame) for frame in got)
+            # frames just outside the span are not the needle's colour scene
+            outside = [i for i in (inserted[0] - 1, inserted[-1] + 1) if 0 <= i < video.index.num_frames]
+            for frame in video.get_frames(outside).frames:
+                assert not any(np.array_equal(frame, f) for f in want)
+
+
+def test_decoys_are_in_the_video_at_their_recorded_places(niah_run):
+    out = niah_run.manifest.parent
+    sample = read_manifest(niah_run.manifest).samples[0]
+    with VideoDecoder(sample.video) as video:
+        for seg in sample.extra["segments"]:
+            first = round(seg["start_seconds"] * 10)
+            with VideoDecoder(_segment_file(out, seg["clip"])) as clip:
+                np.testing.assert_array_equal(
+                    video.get_frames([first]).frames[0], clip.get_frames([round(seg["clip_part_seconds"][0] * 10)]).frames[0]
+                )
+
+
+def test_same_seed_same_bytes_in_a_fresh_folder(niah_run, niah_library, tmp_path):
+    again = synthesize_niah(tmp_path / "again", COUNT, SEED, library=niah_library, config=small_config())
+    assert again.written == COUNT  # its own cache: everything was encoded again
+    assert again.manifest.read_bytes() == niah_run.manifest.read_bytes()
+    for a, b in zip(niah_run.videos, again.videos):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes()
+    other = synthesize_niah(tmp_path / "other", 1, SEED + 1, library=niah_library, config=small_config(),
+                            cache_dir=niah_run.manifest.parent / "segments")
+    assert other.videos[0].name != niah_run.videos[0].name
+
+
+def test_video_i_does_not_depend_on_count(niah_run, niah_library, tmp_path):
+    one = synthesize_niah(tmp_path, 1, SEED, library=niah_library, config=small_config(),
+                          cache_dir=niah_run.manifest.parent / "segments")
+    assert one.videos[0].name == niah_run.videos[0].name
+    assert one.videos[0].read_bytes() == niah_run.videos[0].read_bytes()
+
+
+def test_second_run_reuses_files(niah_library, tmp_path):
+    first = synthesize_niah(tmp_path, 2, SEED, library=niah_library, config=small_config())
+    stamps = {p: p.stat().st_mtime_ns for p in [*tmp_path.rglob("*.mp4"), *tmp_path.rglob("*.png")]}
+    second = synthesize_niah(tmp_path, 2, SEED, library=niah_library, config=small_config())
+    assert (second.written, second.reused) == (0, 2)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    assert second.manifest.read_bytes() == first.manifest.read_bytes()
+
+
+def test_interrupt_leaves_no_partial_video(niah_library, tmp_path, monkeypatch):
+    import av
+
+    real_mux = av.container.OutputContainer.mux
+    calls = {"n": 0}
+
+    def flaky_mux(self, packets):
+        calls["n"] += 1
+        if calls["n"] > 50:
+            raise KeyboardInterrupt
+        return real_mux(self, packets)
+
+    # Normalise first (encoding also muxes), then interrupt the assembly.
+    synthesize_niah(tmp_path / "warm", 1, SEED, library=niah_library, config=small_config(), cache_dir=tmp_path / "seg")
+    monkeypatch.setattr(av.container.OutputContainer, "mux", flaky_mux)
+    with pytest.raises(KeyboardInterrupt):
+        synthesize_niah(tmp_path / "cut", 1, SEED, library=niah_library, config=small_config(), cache_dir=tmp_path / "seg")
+    leftovers = [p.name for p in (tmp_path / "cut").rglob("*") if p.is_file()]
+    assert leftovers == []
+
+
+def test_multiple_needles_get_rows_each(niah_library, tmp_path):
+    result = synthesize_niah(tmp_path, 1, 3, library=niah_library, config=small_config(needles=2, decoys=1))
+    samples = result.samples
+    assert len(samples) == 4
+    needles = {s.extra["needle"] for s in samples}
+    assert len(needles) == 2 and all(sorted(s.extra["needles"]) == sorted(needles) for s in samples)
+    spans = {s.extra["needle"]: s.spans for s in samples}
+    (a,), (b,) = spans.values()
+    assert a[1] <= b[0] or b[1] <= a[0]  # needles do not overlap
+
+
+def test_default_library_builds_a_video(tmp_path):
+    """The shipped library, with the real clips that are installed here, end to end."""
+    library = load_library()
+    if len(library.clips) < 5:
+        pytest.skip(f"too few sample clips installed: {library.summary()}")
+    config = small_config(decoys=3, canonical=Canonical(width=160, height=90, fps=10, gop_frames=4, filler_gop_frames=10))
+    result = synthesize_niah(tmp_path, 1, 0, config=config)
+    sample = result.samples[0]
+    index = probe(sample.video)
+    assert index.num_frames == round(sample.duration_seconds * 10) and index.info.width == 160
+    with VideoDecoder(sample.video) as video:
+        frames = video.get_frames(np.arange(index.num_frames)[:: 7]).frames
+    assert frames.shape[1:] == (90, 160, 3)
+    rows = [json.loads(line) for line in result.manifest.read_text().splitlines()]
+    assert {r["task_type"] for r in rows} == {TASK_TEXT, TASK_IMAGE}
