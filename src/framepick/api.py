@@ -209,6 +209,82 @@ def _ensure_decodable(index, selector, inputs, output, cand_indices, cand_timest
     return selector.select(inputs, k, np.random.default_rng(seed)), cand_indices, cand_timestamps
 
 
+def select_prepared(
+    prepared,
+    k: int,
+    *,
+    method: str = "kframes",
+    encoder=None,
+    query: Query | None = None,
+    query_embedding: np.ndarray | None = None,
+    seed: int = 0,
+    method_params: Mapping[str, Any] | None = None,
+) -> Selection:
+    """:func:`select_frames` on a :class:`~framepick.pipeline.PreparedVideo`: no probe, decode or embed.
+
+    For evaluations that ask many questions with many methods and budgets of one video. ``encoder``
+    (a loaded :class:`~framepick.encode.base.Encoder`) names the prepared features the method uses
+    and embeds ``query`` unless ``query_embedding`` ([Q,D], from :func:`pipeline.embed_query`) is
+    given. Given the same inputs, the selection equals :func:`select_frames`' (timings aside: they
+    hold only the query embedding, as ``encode``, and the selection).
+    """
+    from framepick import pipeline
+    from framepick.select import load_selector
+    from framepick.select.base import SelectorInput, check_k
+
+    k = check_k(k)
+    selector = load_selector(method, **dict(method_params or {}))
+    query = query if query is not None else Query()
+    if selector.query_aware and query.is_empty and query_embedding is None:
+        raise InvalidArgumentError(
+            f"method {method!r} picks frames for a query: give a non-empty question or a query image"
+        )
+    timer = pipeline.Timer()
+    scores = scenes = features = None
+    if selector.needs & {"scores", "features"}:
+        if encoder is None or encoder.id not in prepared.features:
+            have = ", ".join(sorted(prepared.features)) or "none"
+            raise InvalidArgumentError(
+                f"method {method!r} needs features of the encoder it is given; the prepared video has: {have}"
+            )
+        features = prepared.features[encoder.id]
+        if query_embedding is None and not query.is_empty:
+            start = time.perf_counter()
+            query_embedding = pipeline.embed_query(encoder, query)
+            timer.encode += time.perf_counter() - start
+        if query_embedding is not None:
+            scores = pipeline.relevance(features, query_embedding)
+    else:
+        query_embedding = None  # as select_frames: a method that needs no features gets no query
+    if "scenes" in selector.needs:
+        if prepared.scenes is None:
+            raise InvalidArgumentError(f"method {method!r} needs scenes; prepare the video with scenes=True")
+        scenes = prepared.scenes
+    inputs = SelectorInput(
+        num_candidates=prepared.num_candidates,
+        scores=scores,
+        scenes=scenes,
+        features=features,
+        query_embedding=query_embedding,
+        timestamps=prepared.timestamps,
+    )
+    start = time.perf_counter()
+    output = selector.select(inputs, k, np.random.default_rng(seed))
+    timer.select += time.perf_counter() - start
+    return _to_selection(
+        output,
+        prepared.indices,
+        prepared.timestamps,
+        k=k,
+        method=method,
+        encoder=None if features is None else encoder.id,
+        question=query.text,
+        video=prepared.index.info,
+        params={**selector.params(), "grid": prepared.grid, "seed": seed},
+        timings=timer.as_dict(),
+    )
+
+
 def select_from_scores(
     scores: Sequence[float] | np.ndarray,
     k: int,

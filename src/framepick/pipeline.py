@@ -196,3 +196,94 @@ def check_damage(index: VideoIndex, wanted: np.ndarray, kept: np.ndarray | None,
     if not allow:
         raise VideoError(message + "; pass --allow-damaged (allow_damaged=True) to use the frames that decode")
     logger.warning("%s; using the frames that decode", message)
+
+
+@dataclass(frozen=True, repr=False)
+class PreparedVideo:
+    """A video probed, decoded and embedded once, ready for any number of questions and methods.
+
+    What :func:`framepick.select_frames` computes before it selects, kept so that an evaluation
+    (many questions x methods x budgets per video) does it once; :func:`framepick.api.select_prepared`
+    selects on it.
+    """
+
+    index: VideoIndex
+    grid: str
+    """The grid's key (:meth:`GridSpec.key`)."""
+    indices: np.ndarray
+    """[T] source frame indices of the candidates (those that decoded for every extractor)."""
+    timestamps: np.ndarray
+    """[T] their presentation times in seconds."""
+    features: dict[str, Features]
+    """Per encoder id, the [T,D] features of exactly these candidates."""
+    scenes: tuple | None
+    """Scene segmentation over the candidates (colour histograms), when asked for."""
+    timings: dict[str, float]
+    """Seconds spent preparing: probe, decode, encode, and select (scene detection)."""
+
+    @property
+    def num_candidates(self) -> int:
+        return int(self.indices.shape[0])
+
+    def __repr__(self) -> str:
+        return (
+            f"PreparedVideo(path={self.index.info.path!r}, candidates={self.num_candidates}, "
+            f"features={sorted(self.features)}, scenes={None if self.scenes is None else len(self.scenes)})"
+        )
+
+
+def prepare_video(
+    video: str | Path,
+    grid: GridSpec,
+    encoders: Iterable[Encoder] = (),
+    *,
+    scenes: bool = False,
+    cache: FeatureCache | None = None,
+    allow_damaged: bool = False,
+    progress: bool = False,
+) -> PreparedVideo:
+    """Probe ``video``, decode its candidates once and embed them with every encoder (cached).
+
+    Damage is handled as in :func:`framepick.select_frames`: an error unless ``allow_damaged``,
+    then the candidates are those that decoded. With no encoder and no scenes nothing is decoded
+    and the candidates are the grid's.
+    """
+    from framepick.errors import VideoError
+
+    timer = Timer()
+    start = time.perf_counter()
+    index = open_video(video, cache)
+    check_damage(index, np.empty(0), None, allow_damaged)
+    candidates = make_candidates(index, grid)
+    timer.probe += time.perf_counter() - start
+
+    extractors: list = list({encoder.id: encoder for encoder in encoders}.values())
+    if scenes:
+        extractors.append(ColorHistograms())
+    if not extractors:
+        return PreparedVideo(index, candidates.grid, candidates.indices, candidates.timestamps, {}, None, timer.as_dict())
+
+    rows = embed_candidates(index, candidates, extractors, cache, timer, progress=progress)
+    kept = None
+    for row in rows.values():
+        kept = row.indices if kept is None else np.intersect1d(kept, row.indices)
+    if kept is None or kept.size == 0:
+        raise VideoError("no candidate frame of the video could be decoded")
+    check_damage(index, candidates.indices, kept, allow_damaged)
+
+    def restrict(row: FrameRows) -> Features:
+        if row.indices.shape == kept.shape and np.array_equal(row.indices, kept):
+            return row.features
+        mask = np.isin(row.indices, kept)
+        ts = None if row.features.timestamps is None else row.features.timestamps[mask]
+        return Features(row.features.embeddings[mask], ts, row.features.encoder_id)
+
+    features = {key: restrict(row) for key, row in rows.items() if key != ColorHistograms.id}
+    found_scenes = None
+    if scenes:
+        from framepick.video.scenes import detect_scenes
+
+        start = time.perf_counter()
+        found_scenes = detect_scenes(restrict(rows[ColorHistograms.id]).embeddings)
+        timer.select += time.perf_counter() - start  # as select_frames counts scene detection
+    return PreparedVideo(index, candidates.grid, kept, index.frame_timestamps[kept], features, found_scenes, timer.as_dict())

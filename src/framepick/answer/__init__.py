@@ -1,1 +1,49 @@
-"""answer"""
+"""Answerers: a few frames and a multiple-choice question in, an :class:`Answer` out.
+
+``load_answerer("offline")`` builds one by name (``name`` or ``name:argument``, as encoders are
+named); :data:`framepick.registry.answerers` lists them. Built in:
+
+- ``offline``: the weak option matcher of :mod:`framepick.answer.offline` (no MLLM, no download);
+  ``offline:ENCODER`` matches in another encoder's space, e.g. ``offline:clip:/models/clip``.
+
+Importing this package is cheap: an answerer loads its models when it is built.
+"""
+
+from __future__ import annotations
+
+from framepick.answer import offline  # noqa: F401  (registers the built-in answerers)
+from framepick.answer.base import Answer, Answerer
+from framepick.answer.offline import OfflineAnswerer, OfflineAnswererConfig
+from framepick.errors import InvalidArgumentError
+from framepick.registry import answerers
+
+
+def parse_answerer_spec(spec: str) -> tuple[str, str | None]:
+    """'offline' -> ('offline', None); 'offline:clip:/m' -> ('offline', 'clip:/m')."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise InvalidArgumentError(f"answerer must be a non-empty name such as 'offline', got {spec!r}")
+    name, sep, argument = spec.strip().partition(":")
+    return name.strip().lower(), (argument.strip() or None) if sep else None
+
+
+def load_answerer(spec: str = "offline") -> Answerer:
+    """The answerer named by ``spec``; unknown names raise an error listing the registered ones."""
+    name, argument = parse_answerer_spec(spec)
+    factory = answerers.get(name)
+    return factory(argument) if argument is not None else factory()
+
+
+def list_answerers() -> dict[str, str]:
+    """Registered answerer names with a one-line summary each."""
+    return answerers.summaries()
+
+
+__all__ = [
+    "Answer",
+    "Answerer",
+    "OfflineAnswerer",
+    "OfflineAnswererConfig",
+    "list_answerers",
+    "load_answerer",
+    "parse_answerer_spec",
+]

@@ -1,0 +1,125 @@
+"""``framepick eval``: run methods x budgets over a manifest (or a benchmark), resumably."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
+from framepick.errors import InvalidArgumentError
+
+DESCRIPTION = """\
+Select frames with every method at every budget k for every sample, answer each question from the
+selected frames, and write one JSON line per (sample, method, k, query) to OUT/records.jsonl, the
+per-sample relevance curves and scenes to OUT/timelines.jsonl and the run's settings to
+OUT/config.json; then print a summary table. Each video is decoded and embedded once per encoder
+(and cached). An interrupted run, even by kill -9, resumes where it stopped when run again with
+the same --out.
+
+The 'offline' answerer is a weak baseline (option texts matched against frames in the encoder's
+space), there to make accuracy computable without an MLLM; do not read its accuracy as an MLLM's."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "eval",
+        help="evaluate methods x budgets over a manifest",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--manifest", metavar="FILE", help="samples as a JSONL manifest (see 'framepick data')")
+    source.add_argument("--benchmark", metavar="NAME", help="samples from a registered benchmark loader")
+    parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; resumed if it exists)")
+    parser.add_argument(
+        "--methods",
+        default="uniform,topk,aks,bolt,kframes",
+        metavar="LIST",
+        help="comma-separated methods, NAME or NAME=CHECKPOINT_DIR (default uniform,topk,aks,bolt,kframes)",
+    )
+    parser.add_argument("-k", default="8,32", metavar="LIST", help="comma-separated frame budgets (default 8,32)")
+    parser.add_argument("--answerer", default="offline", help="answerer (default offline: a weak option matcher)")
+    parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto)")
+    parser.add_argument(
+        "--query",
+        choices=("text", "image", "both"),
+        default="text",
+        help="select with the question text, the sample's query picture (samples that have one), or both",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed for any randomness (default 0)")
+    parser.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
+    parser.add_argument("--force-new", action="store_true", help="discard the run already in --out and start over")
+    add_grid_args(parser)
+    add_cache_args(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from framepick.eval import compute_metrics, format_table, read_records, run_eval
+    from framepick.eval.runner import parse_ks, parse_method_specs, parse_query_modes
+    from framepick.video.candidates import GridSpec
+
+    finish_grid_args(args)
+    if args.limit is not None and args.limit < 1:
+        raise InvalidArgumentError(f"--limit must be a positive integer, got {args.limit}")
+    methods = parse_method_specs(args.methods)  # argument errors before anything loads
+    ks = parse_ks(args.k)
+    modes = parse_query_modes(args.query)
+    grid = GridSpec(
+        count=None if args.fps is not None else args.candidates,
+        fps=args.fps,
+        max_candidates=args.max_candidates,
+        keyframes_only=args.keyframes,
+    )
+    samples = load_samples(args.manifest, args.benchmark)
+    if args.limit is not None:
+        samples = samples[: args.limit]
+    if not samples:
+        raise InvalidArgumentError("no usable samples to evaluate")
+    summary = run_eval(
+        samples,
+        args.out,
+        methods=methods,
+        ks=ks,
+        answerer=args.answerer,
+        encoder=args.encoder,
+        queries=modes,
+        grid=grid,
+        cache=cache_from_args(args),
+        seed=args.seed,
+        allow_damaged=args.allow_damaged,
+        progress=progress_from_args(args),
+        force_new=args.force_new,
+        manifest=args.manifest,
+        benchmark=args.benchmark,
+    )
+    print(format_table(compute_metrics(read_records(summary.out_dir))))
+    notes = [f"{summary.written} records written, {summary.already_done} already done, in {summary.seconds:.1f} s"]
+    if summary.not_applicable:
+        notes.append(f"{summary.not_applicable} sample(s) without a query picture skipped for --query image")
+    if summary.failed:
+        notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
+    print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)
+    return 1 if summary.failed else 0
+
+
+def load_samples(manifest: str | None, benchmark: str | None) -> list:
+    """Samples from a manifest (bad rows reported as warnings) or a registered benchmark."""
+    import logging
+
+    log = logging.getLogger("framepick.cli.eval")
+    if manifest is not None:
+        from framepick.data.manifest import read_manifest
+
+        report = read_manifest(manifest)
+        if report.malformed or report.missing_videos:
+            log.warning(report.summary())
+            for number, reason in (report.malformed + report.missing_videos)[:5]:
+                log.warning("  line %d: %s", number, reason)
+        return list(report.samples)
+    from framepick.registry import benchmarks
+
+    name, _, argument = str(benchmark).partition(":")
+    factory = benchmarks.get(name)
+    loader = factory(argument) if argument else factory()
+    return list(loader.load())

@@ -1,0 +1,443 @@
+"""Evaluate frame-selection methods x budgets over samples, resumably (``framepick eval``).
+
+For every sample and query mode (the text question, or the sample's query picture) the runner:
+
+1. prepares the video once (:func:`framepick.pipeline.prepare_video`): probe, decode the candidate
+   grid, embed it with the selection encoder and the answerer's encoder, detect scenes; all of it
+   comes from the feature cache after the first time, and the last few prepared videos stay in
+   memory, so samples that share a video share the work;
+2. embeds the query once and writes its relevance curve and scenes to ``timelines.jsonl``;
+3. for each method and budget k selects (:func:`framepick.api.select_prepared`, the same selection
+   :func:`framepick.select_frames` makes), answers with the answerer, and appends one record to
+   ``records.jsonl`` (format: :data:`framepick.eval.records.RECORD_KEYS`).
+
+``timings_seconds`` in a record hold the time spent *for that record since the previous one*:
+preparing a video and embedding a query are charged to the first record that needed them, so
+summing a stage over records gives the run's total for that stage (a resumed run, or a second
+question on a cached video, shows the small cost of cache hits instead of the first decode).
+
+Resume: records and timelines already in the run folder are skipped, keyed by
+(sample_id, method, k, query) and (sample_id, query); a torn last line from a kill is truncated
+first (:mod:`framepick.eval.records`). A run folder whose ``config.json`` names another manifest,
+answerer, encoder, candidate grid or seed is refused unless ``force_new``; other methods, budgets
+or query modes are added to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.eval import records as rec
+from framepick.types import Query, Sample
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_METHODS = ("uniform", "topk", "aks", "bolt", "kframes")
+DEFAULT_KS = (8, 32)
+QUERY_MODES = ("text", "image")
+IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed")
+"""config.json fields that must match to resume into a run folder."""
+
+DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600.0, "30-60m"))
+"""Upper bounds (seconds, exclusive) of the buckets given to samples that bring none; longer: '60m+'."""
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """One entry of ``--methods``: a selector name, optionally ``NAME=CHECKPOINT_DIR``.
+
+    The checkpoint is passed to the selector as its ``checkpoint`` parameter (how learned
+    selectors will receive their weights); ``label`` (the text as given) names the method in
+    records, so two checkpoints of one selector stay apart.
+    """
+
+    name: str
+    checkpoint: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.name if self.checkpoint is None else f"{self.name}={self.checkpoint}"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
+
+
+def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
+    """'uniform,topk,tspo=runs/ck' -> MethodSpecs; each selector is built once to check it exists."""
+    from framepick.select import load_selector
+
+    items = text.split(",") if isinstance(text, str) else list(text)
+    specs: list[MethodSpec] = []
+    for item in items:
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, checkpoint = item.partition("=")
+        name, checkpoint = name.strip(), checkpoint.strip()
+        if not name or (sep and not checkpoint):
+            raise InvalidArgumentError(f"--methods entry {item!r} must be NAME or NAME=CHECKPOINT_DIR")
+        spec = MethodSpec(name, checkpoint or None)
+        load_selector(spec.name, **spec.params)  # unknown names and parameters fail here, in one line
+        if spec.label not in {s.label for s in specs}:
+            specs.append(spec)
+    if not specs:
+        raise InvalidArgumentError("--methods is empty; give e.g. uniform,topk,aks,bolt,kframes")
+    return tuple(specs)
+
+
+def parse_ks(text: str | Iterable[int]) -> tuple[int, ...]:
+    """'8,32' -> (8, 32): positive integers, duplicates dropped, order kept."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    ks: list[int] = []
+    for item in items:
+        if isinstance(item, str):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                item = int(item)
+            except ValueError:
+                raise InvalidArgumentError(f"-k must be positive integers separated by commas, got {text!r}") from None
+        if isinstance(item, bool) or not isinstance(item, (int, np.integer)) or item < 1:
+            raise InvalidArgumentError(f"-k must be positive integers separated by commas, got {text!r}")
+        if int(item) not in ks:
+            ks.append(int(item))
+    if not ks:
+        raise InvalidArgumentError("-k is empty; give e.g. 8,32")
+    return tuple(ks)
+
+
+def parse_query_modes(mode: str) -> tuple[str, ...]:
+    """'text' | 'image' | 'both' -> the query modes to evaluate."""
+    if mode == "both":
+        return QUERY_MODES
+    if mode in QUERY_MODES:
+        return (mode,)
+    raise InvalidArgumentError(f"--query must be one of text, image, both; got {mode!r}")
+
+
+def duration_bucket_for(seconds: float | None) -> str | None:
+    """The bucket of :data:`DURATION_BUCKETS` a duration falls in."""
+    if seconds is None:
+        return None
+    for upper, name in DURATION_BUCKETS:
+        if seconds < upper:
+            return name
+    return "60m+"
+
+
+@dataclass
+class EvalSummary:
+    """What one call of :func:`run_eval` did."""
+
+    out_dir: Path
+    written: int = 0
+    """Records appended by this call."""
+    already_done: int = 0
+    """Records found from an earlier (interrupted) run and skipped."""
+    not_applicable: int = 0
+    """(sample, query mode) pairs skipped because the sample has no query picture for 'image'."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(sample id, error) of samples whose video could not be used; they have no records."""
+    seconds: float = 0.0
+
+
+class _PreparedCache:
+    """The last few prepared videos, in memory, so consecutive samples of one video share them."""
+
+    def __init__(self, size: int = 8) -> None:
+        self.size = size
+        self._items: OrderedDict[str, Any] = OrderedDict()
+
+    def get(self, key: str, make: Callable[[], Any]) -> tuple[Any, bool]:
+        if key in self._items:
+            self._items.move_to_end(key)
+            return self._items[key], False
+        value = make()
+        self._items[key] = value
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+        return value, True
+
+
+def run_eval(
+    samples: Sequence[Sample],
+    out_dir: str | Path,
+    *,
+    methods: str | Sequence[str] | Sequence[MethodSpec] = DEFAULT_METHODS,
+    ks: str | Sequence[int] = DEFAULT_KS,
+    answerer: Any = "offline",
+    encoder: str = "auto",
+    queries: Sequence[str] = ("text",),
+    grid: Any = None,
+    cache: bool | str | Path = True,
+    seed: int = 0,
+    allow_damaged: bool = False,
+    progress: bool = False,
+    force_new: bool = False,
+    manifest: str | Path | None = None,
+    benchmark: str | None = None,
+) -> EvalSummary:
+    """Evaluate ``methods`` x ``ks`` x ``queries`` on ``samples``; write or extend the run in ``out_dir``.
+
+    ``answerer`` is a spec (``"offline"``) or an :class:`~framepick.answer.base.Answerer`;
+    ``encoder`` the selection encoder spec (``auto`` as in ``select``); ``grid`` a
+    :class:`~framepick.video.candidates.GridSpec` (default: 256 uniform candidates). ``manifest``
+    / ``benchmark`` name where the samples came from, for ``config.json`` and the resume check.
+    """
+    from framepick import __version__, api, pipeline
+    from framepick.answer import Answerer, load_answerer
+    from framepick.encode import load_encoder, resolve_auto
+    from framepick.video.candidates import GridSpec
+
+    started = time.perf_counter()
+    if not isinstance(methods, str) and methods and all(isinstance(m, MethodSpec) for m in methods):
+        method_specs = tuple(methods)  # type: ignore[arg-type]
+    else:
+        method_specs = parse_method_specs(methods)  # type: ignore[arg-type]
+    k_values = parse_ks(ks)
+    modes = tuple(dict.fromkeys(queries))
+    for mode in modes:
+        parse_query_modes(mode)
+    if not modes:
+        raise InvalidArgumentError("no query mode given; use text, image or both")
+    grid = grid if grid is not None else GridSpec(count=256)
+    store = api._cache(cache)
+
+    answerer_spec = answerer if isinstance(answerer, str) else getattr(answerer, "id", type(answerer).__name__)
+    answerer_obj: Answerer = load_answerer(answerer) if isinstance(answerer, str) else answerer
+    encoder_spec = encoder
+    if encoder == "auto":
+        encoder_spec = resolve_auto(need_text="text" in modes)
+    selection_encoder = load_encoder(encoder_spec)
+    if "text" in modes and not selection_encoder.has_text:
+        raise InvalidArgumentError(
+            f"encoder {selection_encoder.id!r} cannot embed text questions; use --query image or a text encoder"
+        )
+    answer_encoder = getattr(answerer_obj, "encoder", None)
+    extractors = [selection_encoder] + ([answer_encoder] if hasattr(answer_encoder, "encode_images") else [])
+
+    out = Path(out_dir)
+    config = {
+        "manifest": None if manifest is None else str(Path(manifest).resolve()),
+        "benchmark": benchmark,
+        "methods": [m.label for m in method_specs],
+        "ks": list(k_values),
+        "answerer": answerer_spec,
+        "answerer_id": getattr(answerer_obj, "id", answerer_spec),
+        "encoder": encoder,
+        "encoder_id": selection_encoder.id,
+        "queries": list(modes),
+        "candidates": grid.count,
+        "grid": grid.key(),
+        "seed": seed,
+        "samples": len(samples),
+        "framepick_version": __version__,
+    }
+    _open_run_dir(out, config, force_new)
+
+    records_path = out / rec.RECORDS_FILE
+    timelines_path = out / rec.TIMELINES_FILE
+    rec.repair_jsonl(records_path)
+    rec.repair_jsonl(timelines_path)
+    done = rec.keys_done(rec.read_jsonl(records_path))
+    timelines_done = rec.keys_done(rec.read_jsonl(timelines_path), rec.timeline_key)
+
+    summary = EvalSummary(out)
+    work: list[tuple[Sample, str, list[tuple[MethodSpec, int]]]] = []
+    for sample in samples:
+        for mode in modes:
+            if mode == "image" and not sample.query_image:
+                summary.not_applicable += 1
+                continue
+            todo = []
+            for spec in method_specs:
+                for k in k_values:
+                    if (sample.id, spec.label, k, mode) in done:
+                        summary.already_done += 1
+                    else:
+                        todo.append((spec, k))
+            if todo or (sample.id, mode) not in timelines_done:
+                work.append((sample, mode, todo))
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(len(todo) for _, _, todo in work), desc="eval", unit="rec", disable=not progress)
+    prepared_videos = _PreparedCache()
+    owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
+    failed_ids: set[str] = set()
+    try:
+        with rec.JsonlAppender(records_path) as records_out, rec.JsonlAppender(timelines_path) as timelines_out:
+            for sample, mode, todo in work:
+                if sample.id in failed_ids:
+                    bar.update(len(todo))
+                    continue
+                bar.set_postfix_str(f"{sample.id} ({mode})", refresh=False)
+                try:
+                    prepared, fresh = prepared_videos.get(
+                        str(Path(sample.video).resolve()),
+                        lambda: pipeline.prepare_video(
+                            sample.video, grid, extractors, scenes=True, cache=store,
+                            allow_damaged=allow_damaged, progress=False,
+                        ),
+                    )
+                    query = _query_for(sample, mode)
+                except FramepickError as exc:
+                    logger.warning("sample %s: %s; skipped", sample.id, exc)
+                    summary.failed.append((sample.id, str(exc)))
+                    failed_ids.add(sample.id)
+                    bar.update(len(todo))
+                    continue
+                if fresh:
+                    for stage in ("probe", "decode", "encode", "select"):
+                        owed[stage] += prepared.timings.get(stage, 0.0)
+
+                start = time.perf_counter()
+                query_embedding = pipeline.embed_query(selection_encoder, query)
+                owed["encode"] += time.perf_counter() - start
+                if (sample.id, mode) not in timelines_done:
+                    features = prepared.features[selection_encoder.id]
+                    relevance = pipeline.relevance(features, query_embedding)
+                    timelines_out.append(_timeline_row(sample, mode, prepared, relevance))
+                    timelines_done.add((sample.id, mode))
+
+                for spec, k in todo:
+                    selection = api.select_prepared(
+                        prepared, k, method=spec.name, encoder=selection_encoder, query=query,
+                        query_embedding=query_embedding, seed=seed, method_params=spec.params,
+                    )
+                    owed["select"] += selection.timings.get("select", 0.0)
+                    answer = _answer(answerer_obj, prepared, selection, sample, owed)
+                    record = _record(
+                        sample, spec, k, mode, selection, answer, prepared,
+                        encoder_id=selection_encoder.id, answerer_id=config["answerer_id"], timings=owed,
+                    )
+                    records_out.append(record)
+                    owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)
+                    summary.written += 1
+                    bar.update(1)
+    finally:
+        bar.close()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
+    """Create the run folder, or check that it holds the same run; write the merged config."""
+    if out.exists() and not out.is_dir():
+        raise InvalidArgumentError(f"--out {str(out)!r} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / rec.CONFIG_FILE, out / rec.RECORDS_FILE, out / rec.TIMELINES_FILE]
+    if force_new:
+        for path in paths:
+            path.unlink(missing_ok=True)
+    old = rec.read_json(out / rec.CONFIG_FILE)
+    if old is None and any(path.exists() and path.stat().st_size for path in paths[1:]):
+        raise InvalidArgumentError(
+            f"--out {str(out)!r} holds records but no config.json; use --force-new to start over, or another --out"
+        )
+    if old is not None:
+        for key in IDENTITY_KEYS:
+            if old.get(key) != config.get(key):
+                raise InvalidArgumentError(
+                    f"--out {str(out)!r} holds a run with another {key.removesuffix('_id')} "
+                    f"({old.get(key)!r}, now {config.get(key)!r}); "
+                    "use --force-new to start over, or another --out"
+                )
+        # Resuming may add methods, budgets or query modes: the config lists everything the folder holds.
+        for key in ("methods", "ks", "queries"):
+            config[key] = list(dict.fromkeys([*old.get(key, []), *config[key]]))
+        config["samples"] = max(int(old.get("samples") or 0), config["samples"])
+    rec.write_json_atomic(out / rec.CONFIG_FILE, config)
+
+
+def _query_for(sample: Sample, mode: str) -> Query:
+    if mode == "image":
+        from framepick.api import _read_image
+
+        return Query(image=_read_image(Path(sample.query_image)))
+    if not sample.question.strip():
+        raise InvalidArgumentError(f"sample {sample.id!r} has an empty question")
+    return Query(text=sample.question.strip(), options=sample.options)
+
+
+def _answer(answerer, prepared, selection, sample: Sample, owed: dict[str, float]):
+    """The answerer's answer on the selected frames; None when the sample has no options to choose."""
+    if len(sample.options) < 2:
+        return None
+    embeddings_path = getattr(answerer, "answer_embeddings", None)
+    encoder_id = getattr(answerer, "encoder_id", None)
+    if embeddings_path is not None and encoder_id in prepared.features:
+        start = time.perf_counter()
+        embeddings = prepared.features[encoder_id].embeddings[selection.positions]
+        answer = embeddings_path(embeddings, selection.timestamps, sample.question, sample.options)
+        owed["answer"] += time.perf_counter() - start
+        return answer
+    from framepick.video.decode import VideoDecoder
+
+    start = time.perf_counter()
+    with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
+        decoded = decoder.get_frames(selection.indices)
+    owed["decode"] += time.perf_counter() - start
+    start = time.perf_counter()
+    answer = answerer.answer(decoded.frames, decoded.timestamps, sample.question, sample.options)
+    owed["answer"] += time.perf_counter() - start
+    return answer
+
+
+def _record(sample, spec, k, mode, selection, answer, prepared, *, encoder_id, answerer_id, timings) -> dict[str, Any]:
+    data = selection.to_dict()
+    letter = None if answer is None else answer.letter
+    duration = prepared.index.info.duration_seconds
+    record = {
+        "sample_id": sample.id,
+        "method": spec.label,
+        "k": k,
+        "query": mode,
+        "encoder": encoder_id,
+        "answerer": answerer_id,
+        "candidates": selection.num_candidates,
+        "frames": [{"index": f["index"], "timestamp": f["timestamp"], "score": f["score"]} for f in data["frames"]],
+        "clips": data["clips"],
+        "answer": letter,
+        "correct": None if letter is None or sample.answer is None else letter == sample.answer,
+        "option_probs": None if answer is None or answer.option_probs is None else [round(p, 6) for p in answer.option_probs],
+        "gold": sample.answer,
+        "spans": [list(span) for span in sample.spans],
+        "duration_seconds": round(float(duration), 6),
+        "task_type": sample.task_type,
+        "duration_bucket": sample.duration_bucket or duration_bucket_for(duration),
+        "timings_seconds": {key: round(float(timings.get(key, 0.0)), 6) for key in rec.TIMING_KEYS},
+        "frames_sent": 0 if answer is None else len(selection),
+    }
+    return record
+
+
+def _timeline_row(sample: Sample, mode: str, prepared, relevance: np.ndarray) -> dict[str, Any]:
+    timestamps = prepared.timestamps
+    duration = float(prepared.index.info.duration_seconds)
+    last = len(timestamps) - 1
+    scenes = []
+    for scene in prepared.scenes or ():
+        end = float(timestamps[scene.end + 1]) if scene.end < last else duration
+        scenes.append([round(float(timestamps[scene.start]), 6), round(end, 6)])
+    return {
+        "sample_id": sample.id,
+        "query": mode,
+        "video": sample.video,
+        "timestamps": [round(float(t), 6) for t in timestamps],
+        "indices": [int(i) for i in prepared.indices],
+        "relevance": [round(float(r), 6) for r in relevance],
+        "scenes": scenes,
+        "duration_seconds": round(duration, 6),
+        "spans": [list(span) for span in sample.spans],
+    }
