@@ -1,140 +1,22 @@
-"""Shared fixtures: videos generated with PyAV, with known content at known times.
+"""Shared fixtures: generated videos (see videogen.py) and the real sample clips.
 
-``make_video(path, segments, ...)`` writes a video whose frames are solid colours (or a moving
-pattern) per segment, so a test knows which frame shows what. Each segment is ``(seconds, rgb)``
-or ``(seconds, rgb, "pattern")``. Every frame also carries its own index as a bar code in its top
-rows, so a test can check that a decoder returned *exactly* the frame it asked for.
+Helpers live in ``videogen.py`` and ``tests_support.py`` (both importable: ``tests`` is on the
+path): importing names from a conftest breaks as soon as a subfolder has a conftest of its own.
 """
 
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Sequence
 
-import numpy as np
 import pytest
+
+from videogen import BLUE, GREY, RED, Segment, write_video
 
 # Tests never reach a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-BARCODE_BITS = 20
-BARCODE_ROWS = 8
-
-
-def encode_barcode(frame: np.ndarray, index: int) -> None:
-    """Write ``index`` as black/white bars over the top rows of ``frame`` (in place)."""
-    width = frame.shape[1]
-    bar = width // BARCODE_BITS
-    for bit in range(BARCODE_BITS):
-        value = 255 if (index >> bit) & 1 else 0
-        frame[:BARCODE_ROWS, bit * bar : (bit + 1) * bar] = value
-
-
-def decode_barcode(frame: np.ndarray) -> int:
-    """Read back the index written by :func:`encode_barcode` (robust to codec noise)."""
-    width = frame.shape[1]
-    bar = width // BARCODE_BITS
-    index = 0
-    for bit in range(BARCODE_BITS):
-        patch = frame[2 : BARCODE_ROWS - 2, bit * bar + 2 : (bit + 1) * bar - 2]
-        if patch.mean() > 127:
-            index |= 1 << bit
-    return index
-
-
-Segment = tuple  # (seconds, (r, g, b)) or (seconds, (r, g, b), "pattern")
-
-
-def write_video(
-    path: Path,
-    segments: Sequence[Segment],
-    *,
-    fps: int = 10,
-    size: tuple[int, int] = (160, 96),
-    gop: int = 10,
-    codec: str = "libx264",
-    rotation: int | None = None,
-    vfr_timestamps: Sequence[float] | None = None,
-    barcode: bool = True,
-    codec_options: dict[str, str] | None = None,
-) -> Path:
-    """Write ``segments`` as a video; returns ``path``.
-
-    ``vfr_timestamps`` (seconds, one per frame) makes a variable-frame-rate file: frame i gets that
-    presentation time instead of i / fps. ``rotation`` stores a display-matrix rotation in the
-    stream metadata, as phones do. ``codec_options`` are merged over the x264 defaults (no
-    B-frames, fixed GOP), e.g. ``{"bf": "3"}`` for B-frame reordering.
-    """
-    import av
-
-    width, height = size
-    frames: list[np.ndarray] = []
-    for segment in segments:
-        seconds, rgb = segment[0], segment[1]
-        pattern = len(segment) > 2 and segment[2] == "pattern"
-        for i in range(int(round(seconds * fps))):
-            frame = np.empty((height, width, 3), dtype=np.uint8)
-            frame[:] = np.asarray(rgb, dtype=np.uint8)
-            if pattern:
-                x = (i * 7) % width
-                frame[:, x : x + 12] = 255 - frame[:, x : x + 12]
-            frames.append(frame)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=fps)
-        stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.gop_size = gop
-        if codec == "libx264":
-            options = {"bf": "0", "sc_threshold": "0", "g": str(gop), "keyint_min": str(gop)}
-            stream.codec_context.options = {**options, **(codec_options or {})}
-        if vfr_timestamps is not None:
-            stream.codec_context.time_base = Fraction(1, 1000)
-            stream.time_base = Fraction(1, 1000)
-        if rotation is not None:
-            # FFmpeg >= 7 drops the legacy "rotate" tag on write; the display matrix travels as
-            # coded side data. ``rotation`` follows the phone tag convention (the clockwise angle a
-            # player turns the picture by), set_display_rotation takes counter-clockwise degrees.
-            if hasattr(stream, "set_display_rotation"):
-                stream.set_display_rotation(-rotation)
-            else:
-                stream.metadata["rotate"] = str(rotation)
-        for i, array in enumerate(frames):
-            if barcode:
-                encode_barcode(array, i)
-            frame = av.VideoFrame.from_ndarray(array, format="rgb24")
-            if vfr_timestamps is not None:
-                frame.pts = int(round(vfr_timestamps[i] * 1000))
-                frame.time_base = Fraction(1, 1000)
-            else:
-                frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return path
-
-
-def remux(source: Path, target: Path, **options: str) -> Path:
-    """Copy the video packets of ``source`` into ``target`` with muxer ``options`` (no re-encode).
-
-    ``remux(a, b, movflags="faststart")`` moves the MP4 index to the front, as streaming files
-    have it, so a truncated copy still opens.
-    """
-    import av
-
-    with av.open(str(source)) as src, av.open(str(target), "w", options=options) as dst:
-        in_stream = src.streams.video[0]
-        out_stream = dst.add_stream_from_template(in_stream)
-        for packet in src.demux(in_stream):
-            if packet.dts is None:  # the flush packet at EOF
-                continue
-            packet.stream = out_stream
-            dst.mux(packet)
-    return target
 
 
 @pytest.fixture(scope="session")
@@ -151,7 +33,6 @@ def make_video(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Path]:
     return factory
 
 
-RED, GREEN, BLUE, YELLOW, GREY = (220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (128, 128, 128)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import GREY, RED, remux
+from videogen import GREY, RED, remux
 from framepick.cli.main import main
 
 

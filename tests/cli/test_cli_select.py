@@ -195,3 +195,18 @@ def test_k_above_candidates_returns_all_and_says_so(capsys, segment_video, tmp_p
     check_contract(result, 40, 30)
     assert len(result["frames"]) == 30
     assert "k=40 is more than the 30 candidates" in captured.err
+
+
+def test_output_files_get_the_usual_permissions(capsys, tmp_path):
+    import os
+    import stat
+
+    scores = tmp_path / "s.json"
+    scores.write_text("[0.1, 0.9, 0.3]")
+    out = tmp_path / "out.json"
+    old = os.umask(0o022)
+    try:
+        assert main(["select", "--scores", str(scores), "-k", "1", "-o", str(out)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644

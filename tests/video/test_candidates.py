@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import GREY
+from videogen import GREY
 
 from framepick.errors import InvalidArgumentError
 from framepick.types import VideoInfo

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import BLUE, GREY, RED, decode_barcode, remux
+from videogen import BLUE, GREY, RED, decode_barcode, remux
 
 from framepick.errors import InvalidArgumentError, VideoError
 from framepick.video.decode import VideoDecoder, decode_plan, output_size

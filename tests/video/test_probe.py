@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import GREY, RED, remux
+from videogen import GREY, RED, remux
 
 from framepick.errors import VideoError
 from framepick.video.probe import VideoIndex, content_hash, probe

@@ -14,9 +14,9 @@ import os
 import sys
 from typing import Iterator, Sequence
 
-from framepick.cli import listing, scenes, select
+from framepick.cli import data, eval as eval_command, export, listing, report, scenes, select
 
-COMMANDS = (select, scenes, listing.methods, listing.encoders)
+COMMANDS = (select, scenes, listing.methods, listing.encoders, eval_command, report, export, data)
 
 
 class OneLineParser(argparse.ArgumentParser):
