@@ -585,3 +585,22 @@ def json_safe(value: Any) -> Any:
 def pick_extra(row: Mapping[str, Any], keys: Sequence[str]) -> dict[str, Any]:
     """The listed fields of ``row`` that are present and not null, JSON-safe."""
     return {key: json_safe(row[key]) for key in keys if key in row and row[key] is not None}
+
+
+def read_side_json(explicit: Path | None, default: Path, what: str, shape: str) -> dict[str, Any]:
+    """An optional JSON object that sits beside the annotations (EgoSchema answers, NExT-QA video map).
+
+    ``explicit`` (given by the user) must exist; otherwise ``default`` is used when present, and
+    its absence is not an error: the loader falls back to what the rows themselves carry.
+    """
+    if explicit is not None:
+        path = check_annotations_path(explicit)
+    elif default.is_file():
+        path = default
+    else:
+        logger.info("no %s at %s; using what the annotation rows carry", what, default)
+        return {}
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise InvalidArgumentError(f"{what} {str(path)!r} must be a JSON object {shape}")
+    return {str(k): v for k, v in data.items()}

@@ -18,7 +18,6 @@ lmms-eval's ``lmms-lab/egoschema`` rows (``video_idx``, ``question``, ``option``
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,18 +26,14 @@ from framepick.data.benchmarks._common import (
     Draft,
     LoadReport,
     RowError,
-    check_annotations_path,
     clean_options,
     letter_from_index,
     letter_from_letter,
-    read_json,
     read_records,
+    read_side_json,
     require_str,
 )
-from framepick.errors import InvalidArgumentError
 from framepick.registry import register_benchmark
-
-logger = logging.getLogger(__name__)
 
 ANSWERS_FILE = "subset_answers.json"
 
@@ -64,17 +59,7 @@ class EgoSchema(BenchmarkLoader):
         yield from read_records(path, report)
 
     def _read_answers(self, questions: Path) -> dict[str, Any]:
-        if self.answers is not None:
-            path = check_annotations_path(self.answers)
-        else:
-            path = questions.parent / ANSWERS_FILE
-            if not path.is_file():
-                logger.info("no %s beside %s; only answers inside the rows are used", ANSWERS_FILE, questions)
-                return {}
-        data = read_json(path)
-        if not isinstance(data, dict):
-            raise InvalidArgumentError(f"answers {str(path)!r} must be a JSON object {{q_uid: option index}}")
-        return {str(k): v for k, v in data.items()}
+        return read_side_json(self.answers, questions.parent / ANSWERS_FILE, "answers", "{q_uid: option index}")
 
     def _parse(self, row: Any, where: str, report: LoadReport) -> Iterator[Draft]:
         if not isinstance(row, dict):

@@ -21,7 +21,6 @@ no frame rate, so ``duration_seconds`` stays empty. NExT-QA has no length classe
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -30,17 +29,13 @@ from framepick.data.benchmarks._common import (
     Draft,
     LoadReport,
     RowError,
-    check_annotations_path,
     clean_options,
     letter_from_index,
     read_csv,
-    read_json,
+    read_side_json,
     require_str,
 )
-from framepick.errors import InvalidArgumentError
 from framepick.registry import register_benchmark
-
-logger = logging.getLogger(__name__)
 
 MAP_FILE = "map_vid_vidorID.json"
 COLUMNS = ("video", "question", "answer", "qid", "type", "a0", "a1")
@@ -67,17 +62,8 @@ class NExTQA(BenchmarkLoader):
         yield from read_csv(path, COLUMNS)
 
     def _read_map(self, csv_path: Path) -> dict[str, str]:
-        if self.video_map is not None:
-            path = check_annotations_path(self.video_map)
-        else:
-            path = csv_path.parent / MAP_FILE
-            if not path.is_file():
-                logger.info("no %s beside %s; videos are looked up by id", MAP_FILE, csv_path)
-                return {}
-        data = read_json(path)
-        if not isinstance(data, dict):
-            raise InvalidArgumentError(f"video map {str(path)!r} must be a JSON object {{video: path}}")
-        return {str(k): str(v) for k, v in data.items()}
+        found = read_side_json(self.video_map, csv_path.parent / MAP_FILE, "video map", "{video: path}")
+        return {key: str(value) for key, value in found.items()}
 
     def _parse(self, row: Any, where: str, report: LoadReport) -> Iterator[Draft]:
         if row.get(None):  # csv.DictReader files surplus cells under None
