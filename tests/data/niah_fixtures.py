@@ -17,7 +17,7 @@ COLOURS = {
 
 
 def small_config(**overrides) -> NiahConfig:
-    canonical = Canonical(width=96, height=64, fps=10, gop_frames=4, filler_gop_frames=10)
+    canonical = Canonical(width=96, height=64, fps=10, gop_frames=4)
     values = dict(
         min_minutes=0.2, max_minutes=0.4, needles=1, decoys=2, filler_count=2, filler_seconds=4.0,
         filler_piece_seconds=(1.0, 3.0), canonical=canonical,

@@ -79,6 +79,14 @@ def test_video_decodes_with_expected_duration(niah_run):
         assert index.damage is None
 
 
+def test_keyframes_do_not_mark_where_the_real_clips_are(niah_run):
+    """Filler and clips share one GOP length, so keyframe spacing is the same everywhere."""
+    for sample in read_manifest(niah_run.manifest).samples[::2]:
+        index = probe(sample.video)
+        gaps = np.diff(index.keyframe_indices)
+        assert gaps.size > 0 and np.all(gaps == gaps[0]), np.unique(gaps)
+
+
 def test_needle_span_shows_the_needle_clip_and_query_is_not_inserted(niah_run):
     out = niah_run.manifest.parent
     for sample in read_manifest(niah_run.manifest).samples:
@@ -179,7 +187,7 @@ def test_default_library_builds_a_video(tmp_path):
     library = load_library()
     if len(library.clips) < 5:
         pytest.skip(f"too few sample clips installed: {library.summary()}")
-    config = small_config(decoys=3, canonical=Canonical(width=160, height=90, fps=10, gop_frames=4, filler_gop_frames=10))
+    config = small_config(decoys=3, canonical=Canonical(width=160, height=90, fps=10, gop_frames=4))
     result = synthesize_niah(tmp_path, 1, 0, config=config)
     sample = result.samples[0]
     index = probe(sample.video)

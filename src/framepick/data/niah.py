@@ -301,7 +301,7 @@ def _plan_video(clips: Sequence[_Clip], config: NiahConfig, seed: int, index: in
     placed = [_cut(rng, clip, role, config) for role, group in (("needle", needles), ("decoy", decoys)) for clip in group]
 
     # Haystack pieces fill what the real clips leave, on the filler GOP grid.
-    fgop = canonical.filler_gop_frames
+    fgop = canonical.gop_frames
     filler_gops = max(1, int(round(config.filler_seconds * canonical.fps / fgop)))
     remaining = max(fgop, target_frames - sum(p.num_gops * canonical.gop_frames for p in placed))
     low, high = (max(1, int(round(s * canonical.fps / fgop))) for s in config.filler_piece_seconds)
@@ -368,7 +368,7 @@ def _filler_key(index: int, config: NiahConfig) -> str:
 
 
 def _filler_frames(config: NiahConfig) -> int:
-    fgop = config.canonical.filler_gop_frames
+    fgop = config.canonical.gop_frames
     return max(1, int(round(config.filler_seconds * config.canonical.fps / fgop))) * fgop
 
 

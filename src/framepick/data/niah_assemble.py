@@ -41,9 +41,10 @@ class Canonical:
     fps: int = 25
     """Constant frame rate; sources are resampled by holding the latest source frame."""
     gop_frames: int = 10
-    """Frames per GOP of clip segments (0.4 s at 25 fps): needles and decoys are cut at this grain."""
-    filler_gop_frames: int = 50
-    """Frames per GOP of filler segments (2 s): longer GOPs keep the hour-long haystack small."""
+    """Frames per GOP of every segment, clips and filler alike (0.4 s at 25 fps): needles and
+    decoys are cut at this grain. One length for both on purpose: if filler had longer GOPs,
+    keyframe density alone would mark where the real clips are (a keyframe-only candidate grid
+    would crowd onto the needle and decoys), a shortcut around the query."""
     crf: int = 23
     preset: str = "veryfast"
     threads: int = 2
@@ -55,7 +56,7 @@ class Canonical:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 16 or value % 2:
                 raise ValueError(f"{name} must be an even integer >= 16; got {value!r}")
-        for name in ("fps", "gop_frames", "filler_gop_frames", "threads"):
+        for name in ("fps", "gop_frames", "threads"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive integer; got {getattr(self, name)!r}")
 
@@ -210,7 +211,7 @@ def make_filler(index: int, num_frames: int, target: Path, canonical: Canonical)
     """Write generated filler ``index`` (deterministic for the index) to ``target`` once."""
     if target.exists():
         return target
-    _encode(_filler_frames(index, num_frames, canonical), target, canonical, canonical.filler_gop_frames)
+    _encode(_filler_frames(index, num_frames, canonical), target, canonical, canonical.gop_frames)
     return target
 
 
