@@ -29,7 +29,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--manifest", metavar="FILE", help="samples as a JSONL manifest (see 'framepick data')")
-    source.add_argument("--benchmark", metavar="NAME", help="samples from a registered benchmark loader")
+    source.add_argument(
+        "--benchmark",
+        metavar="NAME",
+        help="samples straight from a benchmark's official annotations (with --annotations and --videos; "
+        "see 'framepick data convert')",
+    )
+    parser.add_argument("--annotations", metavar="FILE", help="with --benchmark: the official annotation file")
+    parser.add_argument("--videos", metavar="DIR", help="with --benchmark: the folder holding its videos")
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; resumed if it exists)")
     parser.add_argument(
         "--methods",
@@ -71,7 +78,11 @@ def run(args: argparse.Namespace) -> int:
         max_candidates=args.max_candidates,
         keyframes_only=args.keyframes,
     )
-    samples = load_samples(args.manifest, args.benchmark)
+    if args.benchmark is not None and not (args.annotations and args.videos):
+        raise InvalidArgumentError("--benchmark needs --annotations FILE and --videos DIR")
+    if args.manifest is not None and (args.annotations or args.videos):
+        raise InvalidArgumentError("--annotations and --videos go with --benchmark, not --manifest")
+    samples = load_samples(args.manifest, args.benchmark, args.annotations, args.videos)
     if args.limit is not None:
         samples = samples[: args.limit]
     if not samples:
@@ -103,8 +114,10 @@ def run(args: argparse.Namespace) -> int:
     return 1 if summary.failed else 0
 
 
-def load_samples(manifest: str | None, benchmark: str | None) -> list:
-    """Samples from a manifest (bad rows reported as warnings) or a registered benchmark."""
+def load_samples(
+    manifest: str | None, benchmark: str | None, annotations: str | None = None, videos: str | None = None
+) -> list:
+    """Samples from a manifest or a benchmark's annotations; skipped rows are reported as warnings."""
     import logging
 
     log = logging.getLogger("framepick.cli.eval")
@@ -117,9 +130,11 @@ def load_samples(manifest: str | None, benchmark: str | None) -> list:
             for number, reason in (report.malformed + report.missing_videos)[:5]:
                 log.warning("  line %d: %s", number, reason)
         return list(report.samples)
-    from framepick.registry import benchmarks
+    from pathlib import Path
 
-    name, _, argument = str(benchmark).partition(":")
-    factory = benchmarks.get(name)
-    loader = factory(argument) if argument else factory()
-    return list(loader.load())
+    from framepick.data.benchmarks import load_benchmark
+
+    loaded = load_benchmark(str(benchmark)).load(Path(str(annotations)), Path(str(videos)))
+    if loaded.malformed or loaded.missing_videos or loaded.skipped:
+        log.warning(loaded.summary())
+    return list(loaded.samples)
