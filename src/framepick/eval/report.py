@@ -178,7 +178,8 @@ th{background:#f1f3f6}td.l,th.l{text-align:left}tr:nth-child(even) td{background
 svg .title{font-size:14px;font-weight:bold}svg .tick{font-size:11px;fill:#444}svg .axis{font-size:12px;fill:#333}
 svg .legend{font-size:12px}svg .grid{stroke:#e3e3e3}svg .vgrid{stroke:#000;stroke-opacity:.08}svg .frame{fill:none;stroke:#999}
 svg .rowlabel{font-size:11px;fill:#222}svg .small{font-size:10px;fill:#555}svg .cliptext{font-size:9px;fill:#fff}
-.sample{margin-bottom:26px}.thumbs{margin:2px 0 2px 0;display:flex;align-items:center;gap:3px;flex-wrap:wrap}
+.sample{margin-bottom:26px}.thumbs{margin:2px 0 2px 0;display:flex;align-items:center;gap:3px;flex-wrap:nowrap;overflow-x:auto}
+.thumbs .who{flex:0 0 auto}
 .thumbs .who{width:164px;font-size:11px;text-align:right;padding-right:6px;color:#333}
 .th{display:inline-block;background-size:cover;border:2px solid #bbb;position:relative}
 .th.in{border-color:#E6B800}.th span{position:absolute;left:0;bottom:0;font-size:9px;background:rgba(0,0,0,.6);color:#fff;padding:0 2px}
