@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import re
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Mapping, Sequence
@@ -450,7 +451,7 @@ def optional_float(value: Any) -> float | None:
 # --- the loader base class ---------------------------------------------------------------------
 
 
-class BenchmarkLoader:
+class BenchmarkLoader(ABC):
     """One benchmark's annotation format: ``load(annotations, videos)`` and ``score(letter, sample)``.
 
     Subclasses implement :meth:`_rows` (yield ``(where, row)`` from the annotation file) and
@@ -497,11 +498,13 @@ class BenchmarkLoader:
 
     # -- for subclasses
 
+    @abstractmethod
     def _rows(self, path: Path, report: LoadReport) -> Iterator[tuple[str, Any]]:
-        raise NotImplementedError
+        """(where, row) pairs from the annotation file, in file order."""
 
+    @abstractmethod
     def _parse(self, row: Any, where: str, report: LoadReport) -> Iterator["Draft"]:
-        raise NotImplementedError
+        """The samples one row holds (a row may hold several questions)."""
 
     # -- shared
 
