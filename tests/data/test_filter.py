@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import pytest
 from framepick.data.filter import (
     filter_manifest,
     frame_subsets,
-    margin_reward,
     reward_variances,
     uniform_sample,
     window_ranges,
@@ -61,17 +59,6 @@ def test_subsets_are_windows_then_complements_of_at_most_k_frames():
 def test_uniform_sample_takes_segment_centres():
     assert uniform_sample(np.arange(100, 110), 2).tolist() == [102, 107]
     assert uniform_sample(np.arange(3), 5).tolist() == [0, 1, 2]
-
-
-def test_margin_reward_is_eq_5():
-    probs = [0.6, 0.3, 0.1]
-    assert margin_reward(probs, 0) == pytest.approx(math.tanh((math.log(0.6) - math.log(0.3)) / 2))
-    assert margin_reward(probs, 2) == pytest.approx(math.tanh((math.log(0.1) - math.log(0.6)) / 2))
-    assert margin_reward([1.0, 0.0], 0) == 1.0 and margin_reward([1.0, 0.0], 1) == -1.0
-    with pytest.raises(InvalidArgumentError):
-        margin_reward([1.0], 0)
-    with pytest.raises(InvalidArgumentError):
-        margin_reward([0.5, 0.5], 2)
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.types import Sample
+from framepick.train.rewards import margin_reward
 
 logger = logging.getLogger(__name__)
 
@@ -79,19 +80,6 @@ def frame_subsets(num_frames: int, windows: int = DEFAULT_WINDOWS, frames: int =
     every = np.arange(num_frames)
     complements = [np.setdiff1d(every, window) for window in window_sets]
     return [uniform_sample(r, frames) for r in window_sets] + [uniform_sample(r, frames) for r in complements]
-
-
-def margin_reward(option_probs: Sequence[float], correct: int) -> float:
-    """ReFoCUS Eq. 5 from option probabilities: ``(p* - p~) / (p* + p~) = tanh((log p* - log p~) / 2)``."""
-    probs = np.asarray(option_probs, dtype=np.float64)
-    if probs.ndim != 1 or probs.size < 2:
-        raise InvalidArgumentError(f"option_probs must hold at least 2 probabilities, got shape {probs.shape}")
-    if not 0 <= correct < probs.size:
-        raise InvalidArgumentError(f"correct option {correct} is not among the {probs.size} options")
-    best = float(np.max(np.delete(probs, correct)))
-    mine = float(probs[correct])
-    total = mine + best
-    return 0.0 if total <= 0 else (mine - best) / total
 
 
 @dataclass(frozen=True)
