@@ -35,6 +35,18 @@ def finish_grid_args(args: argparse.Namespace) -> None:
         args.candidates = DEFAULT_CANDIDATES
 
 
+def grid_from_args(args: argparse.Namespace):
+    """The candidate grid the grid arguments describe (after :func:`finish_grid_args`)."""
+    from framepick.video.candidates import GridSpec
+
+    return GridSpec(
+        count=None if args.fps is not None else args.candidates,
+        fps=args.fps,
+        max_candidates=args.max_candidates,
+        keyframes_only=args.keyframes,
+    )
+
+
 def add_cache_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("cache and progress")
     group.add_argument("--no-cache", action="store_true", help="neither read nor write the feature cache")

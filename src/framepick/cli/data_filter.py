@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
+from framepick.cli.common import (
+    add_cache_args,
+    add_grid_args,
+    cache_from_args,
+    finish_grid_args,
+    grid_from_args,
+    progress_from_args,
+)
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -39,7 +46,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from framepick.data.filter import filter_manifest
     from framepick.data.manifest import read_manifest
-    from framepick.video.candidates import GridSpec
 
     finish_grid_args(args)
     for name in ("windows", "frames"):
@@ -54,12 +60,7 @@ def run(args: argparse.Namespace) -> int:
     report = read_manifest(args.manifest)
     if report.malformed or report.missing_videos:
         print(f"framepick: warning: {report.summary()}", file=sys.stderr)
-    grid = GridSpec(
-        count=None if args.fps is not None else args.candidates,
-        fps=args.fps,
-        max_candidates=args.max_candidates,
-        keyframes_only=args.keyframes,
-    )
+    grid = grid_from_args(args)
     result = filter_manifest(
         report.samples,
         out,

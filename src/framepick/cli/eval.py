@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
+from framepick.cli.common import (
+    add_cache_args,
+    add_grid_args,
+    cache_from_args,
+    finish_grid_args,
+    grid_from_args,
+    progress_from_args,
+)
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -64,7 +71,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from framepick.eval import compute_metrics, format_table, read_records, run_eval
     from framepick.eval.runner import parse_ks, parse_method_specs, parse_query_modes
-    from framepick.video.candidates import GridSpec
 
     finish_grid_args(args)
     if args.limit is not None and args.limit < 1:
@@ -72,12 +78,7 @@ def run(args: argparse.Namespace) -> int:
     methods = parse_method_specs(args.methods)  # argument errors before anything loads
     ks = parse_ks(args.k)
     modes = parse_query_modes(args.query)
-    grid = GridSpec(
-        count=None if args.fps is not None else args.candidates,
-        fps=args.fps,
-        max_candidates=args.max_candidates,
-        keyframes_only=args.keyframes,
-    )
+    grid = grid_from_args(args)
     if args.benchmark is not None and not (args.annotations and args.videos):
         raise InvalidArgumentError("--benchmark needs --annotations FILE and --videos DIR")
     if args.manifest is not None and (args.annotations or args.videos):
