@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -91,122 +91,80 @@ def select_frames(
     """
     from framepick import pipeline
     from framepick.select import load_selector
-    from framepick.select.base import SelectorInput, check_k
+    from framepick.select.base import check_k
     from framepick.video.candidates import GridSpec
 
     k = check_k(k)
-    selector = load_selector(method, **dict(method_params or {}))
+    selector = load_selector(method, **dict(method_params or {}))  # bad parameters fail before any decoding
     query = _make_query(question, options, query_image)
     if selector.query_aware and query.is_empty:
         raise InvalidArgumentError(
             f"method {method!r} picks frames for a query: give a non-empty question or a query image"
         )
     grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
-    store = _cache(cache)
-    timer = pipeline.Timer()
-
-    start = time.perf_counter()
-    index = pipeline.open_video(video, store)
-    pipeline.check_damage(index, np.empty(0), None, allow_damaged)
-    grid_candidates = pipeline.make_candidates(index, grid)
-    timer.probe += time.perf_counter() - start
-
-    encoder_obj = None
-    extractors: list = []
-    if selector.needs & {"scores", "features"}:
-        encoder_obj = _load_encoder(encoder, query)
-        extractors.append(encoder_obj)
-    if "scenes" in selector.needs:
-        extractors.append(pipeline.ColorHistograms())
-
-    if extractors:
-        rows = pipeline.embed_candidates(index, grid_candidates, extractors, store, timer, progress=progress)
-        kept = _common_indices(rows.values())
-        pipeline.check_damage(index, grid_candidates.indices, kept, allow_damaged)
-        cand_indices = kept
-        cand_timestamps = index.frame_timestamps[kept]
-    else:
-        rows = {}
-        cand_indices = grid_candidates.indices
-        cand_timestamps = grid_candidates.timestamps
-
-    scores = scenes = features = query_embedding = None
-    if encoder_obj is not None:
-        start = time.perf_counter()
-        features = _restrict(rows[encoder_obj.id], cand_indices)
-        query_embedding = pipeline.embed_query(encoder_obj, query) if not query.is_empty else None
-        if query_embedding is not None:
-            scores = pipeline.relevance(features, query_embedding)
-        timer.encode += time.perf_counter() - start
-    if "scenes" in selector.needs:
-        from framepick.video.scenes import detect_scenes
-
-        start = time.perf_counter()
-        scenes = detect_scenes(_restrict(rows[pipeline.ColorHistograms.id], cand_indices).embeddings)
-        timer.select += time.perf_counter() - start
-
-    inputs = SelectorInput(
-        num_candidates=len(cand_indices),
-        scores=scores,
-        scenes=scenes,
-        features=features,
-        query_embedding=query_embedding,
-        timestamps=cand_timestamps,
+    encoder_obj = _load_encoder(encoder, query) if selector.needs & {"scores", "features"} else None
+    prepared = pipeline.prepare_video(
+        video,
+        grid,
+        [] if encoder_obj is None else [encoder_obj],
+        scenes="scenes" in selector.needs,
+        cache=_cache(cache),
+        allow_damaged=allow_damaged,
+        progress=progress,
     )
-    start = time.perf_counter()
-    output = selector.select(inputs, k, np.random.default_rng(seed))
-    timer.select += time.perf_counter() - start
-    if not extractors:
-        # Nothing was decoded, so nothing proved the chosen frames exist: check just those.
-        output, cand_indices, cand_timestamps = _ensure_decodable(
-            index, selector, inputs, output, cand_indices, cand_timestamps, k, seed, allow_damaged, timer
+
+    def pick(on: pipeline.PreparedVideo) -> Selection:
+        return select_prepared(
+            on, k, method=method, encoder=encoder_obj, query=query, seed=seed, method_params=method_params
         )
 
-    params = {**selector.params(), "grid": grid.key(), "seed": seed}
+    selection = pick(prepared)
+    timings = _add_timings(prepared.timings, selection.timings)
+    if not prepared.features and prepared.scenes is None:
+        # Nothing was decoded, so nothing proved the chosen frames exist: check just those.
+        decodable, seconds = _decodable_candidates(prepared, selection.indices, allow_damaged)
+        timings["decode"] += seconds
+        if decodable is not None:
+            selection = pick(decodable)
+            timings = _add_timings(timings, selection.timings)
+
+    params = dict(selection.params)
     if isinstance(query_image, (str, Path)):
         params["query_image"] = str(query_image)
-    return _to_selection(
-        output,
-        cand_indices,
-        cand_timestamps,
-        k=k,
-        method=method,
-        encoder=None if encoder_obj is None else encoder_obj.id,
-        question=query.text,
-        video=index.info,
-        params=params,
-        timings=timer.as_dict(),
-    )
+    return replace(selection, params=params, timings=timings)
 
 
-def _ensure_decodable(index, selector, inputs, output, cand_indices, cand_timestamps, k, seed, allow, timer):
-    """Decode the chosen frames (tiny) of a method that decodes nothing else.
+def _add_timings(*parts: Mapping[str, float]) -> dict[str, float]:
+    total: dict[str, float] = {}
+    for part in parts:
+        for stage, seconds in part.items():
+            total[stage] = total.get(stage, 0.0) + seconds
+    return total
 
-    If one fails the video is damaged: an error, or with ``allow`` every candidate is checked
-    once and the method picks again among those that decode. Returns the output and the
-    candidate list it refers to.
+
+def _decodable_candidates(prepared, chosen: np.ndarray, allow: bool):
+    """For a method that decoded nothing: decode its chosen frames (tiny) to prove they exist.
+
+    Returns ``(None, seconds)`` when they all decode. Otherwise the video is damaged: an error,
+    or with ``allow`` every candidate is checked once and the candidates that decode come back,
+    for the method to pick again among them.
     """
-    from dataclasses import replace
-
     from framepick import pipeline
     from framepick.video.decode import VideoDecoder
 
-    with VideoDecoder(index.info.path, index=index) as decoder:
+    candidates = prepared.indices
+    with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
         start = time.perf_counter()
-        decoded = decoder.get_frames(cand_indices[output.positions], short_side=32)
-        timer.decode += time.perf_counter() - start
-        if decoded.failed.size == 0:
-            return output, cand_indices, cand_timestamps
-        if not allow:
-            pipeline.check_damage(index, cand_indices, np.setdiff1d(cand_indices, decoded.failed), allow)
-        start = time.perf_counter()
-        survivors = decoder.get_frames(cand_indices, short_side=32).indices
-        timer.decode += time.perf_counter() - start
-    pipeline.check_damage(index, cand_indices, survivors, allow)
-    keep = np.isin(cand_indices, survivors)
-    cand_indices, cand_timestamps = cand_indices[keep], cand_timestamps[keep]
-    inputs = replace(inputs, num_candidates=len(cand_indices), timestamps=cand_timestamps)
-    return selector.select(inputs, k, np.random.default_rng(seed)), cand_indices, cand_timestamps
+        failed = decoder.get_frames(chosen, short_side=32).failed
+        if failed.size and not allow:
+            pipeline.check_damage(prepared.index, candidates, np.setdiff1d(candidates, failed), allow)
+        survivors = decoder.get_frames(candidates, short_side=32).indices if failed.size else None
+        seconds = time.perf_counter() - start
+    if survivors is None:
+        return None, seconds
+    pipeline.check_damage(prepared.index, candidates, survivors, allow)
+    keep = np.isin(candidates, survivors)
+    return replace(prepared, indices=candidates[keep], timestamps=prepared.timestamps[keep]), seconds
 
 
 def select_prepared(
@@ -478,29 +436,6 @@ def _load_encoder(spec: str, query: Query):
     return encoder
 
 
-def _common_indices(rows) -> np.ndarray:
-    rows = list(rows)
-    kept = rows[0].indices
-    for other in rows[1:]:
-        kept = np.intersect1d(kept, other.indices)
-    if kept.size == 0:
-        from framepick.errors import VideoError
-
-        raise VideoError("no candidate frame of the video could be decoded")
-    return kept
-
-
-def _restrict(rows, kept: np.ndarray):
-    """The rows of one feature matrix that belong to ``kept`` frame indices."""
-    from framepick.types import Features
-
-    if rows.indices.shape == kept.shape and np.array_equal(rows.indices, kept):
-        return rows.features
-    mask = np.isin(rows.indices, kept)
-    ts = None if rows.features.timestamps is None else rows.features.timestamps[mask]
-    return Features(rows.features.embeddings[mask], ts, rows.features.encoder_id)
-
-
 def _to_selection(
     output,
     cand_indices: np.ndarray,
@@ -544,8 +479,6 @@ def _to_selection(
 
 
 def _clip_to_source(clip: Clip, cand_indices: np.ndarray, cand_timestamps: np.ndarray | None) -> Clip:
-    from dataclasses import replace
-
     return replace(
         clip,
         start_index=int(cand_indices[clip.start_index]),
