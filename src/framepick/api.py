@@ -198,7 +198,7 @@ def select_prepared(
             f"method {method!r} picks frames for a query: give a non-empty question or a query image"
         )
     timer = pipeline.Timer()
-    scores = scenes = features = None
+    scores = scenes = features = option_embeddings = None
     if selector.needs & {"scores", "features"}:
         if encoder is None or encoder.id not in prepared.features:
             have = ", ".join(sorted(prepared.features)) or "none"
@@ -212,6 +212,10 @@ def select_prepared(
             timer.encode += time.perf_counter() - start
         if query_embedding is not None:
             scores = pipeline.relevance(features, query_embedding)
+        if "options" in selector.needs and query.options and query.text and query.text.strip():
+            start = time.perf_counter()
+            option_embeddings = pipeline.embed_options(encoder, query.text, query.options)
+            timer.encode += time.perf_counter() - start
     else:
         query_embedding = None  # as select_frames: a method that needs no features gets no query
     if "scenes" in selector.needs:
@@ -225,6 +229,8 @@ def select_prepared(
         features=features,
         query_embedding=query_embedding,
         timestamps=prepared.timestamps,
+        option_embeddings=option_embeddings,
+        question=query.text,
     )
     start = time.perf_counter()
     output = selector.select(inputs, k, np.random.default_rng(seed))

@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -162,6 +162,16 @@ def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
     if not rows:
         raise InvalidArgumentError("the query is empty: give a non-empty --question or a --query-image")
     return np.stack(rows).astype(np.float32)
+
+
+OPTION_QUERY_TEMPLATE = "{question} {option}"
+"""How a learned selector's option queries are written; the offline answerer's default template too."""
+
+
+def embed_options(encoder: Encoder, question: str, options: Sequence[str]) -> np.ndarray:
+    """[m,D] embeddings of "question option" texts, one per option, in the frames' space."""
+    texts = [OPTION_QUERY_TEMPLATE.format(question=question.strip(), option=str(o).strip()) for o in options]
+    return np.asarray(encoder.encode_text(texts), dtype=np.float32)
 
 
 def relevance(features: Features, query_embedding: np.ndarray) -> np.ndarray:

@@ -131,9 +131,16 @@ class OfflineAnswerer(Answerer):
 
     def option_probs(self, embeddings: np.ndarray, question: str, options: Sequence[str]) -> np.ndarray:
         """[m] probabilities of the options given [n,D] frame embeddings (no argument checks)."""
+        return self.probs_from_similarity(self.option_similarity(embeddings, question, options))
+
+    def option_similarity(self, embeddings: np.ndarray, question: str, options: Sequence[str]) -> np.ndarray:
+        """[m,n] cosine of each option text to each frame: everything an answer on any subset of
+        these frames needs, so a trainer computes it once per question and reuses its columns."""
         texts = [self.config.template.format(question=question.strip(), option=str(o).strip()) for o in options]
-        option_embeddings = self._embed_texts(texts)
-        similarity = option_embeddings @ embeddings.T  # [m, n]
+        return self._embed_texts(texts) @ np.asarray(embeddings, dtype=np.float32).T
+
+    def probs_from_similarity(self, similarity: np.ndarray) -> np.ndarray:
+        """[m] option probabilities from the [m,n] similarities of the chosen frames."""
         m = min(self.config.top_m, similarity.shape[1])
         top = -np.partition(-similarity, m - 1, axis=1)[:, :m] if m < similarity.shape[1] else similarity
         scores = top.mean(axis=1).astype(np.float64)

@@ -290,7 +290,7 @@ def run_eval(
                             allow_damaged=allow_damaged, progress=False,
                         ),
                     )
-                    query = _query_for(sample, mode)
+                    query = query_for_sample(sample, mode)
                 except FramepickError as exc:
                     logger.warning("sample %s: %s; skipped", sample.id, exc)
                     summary.failed.append((sample.id, str(exc)))
@@ -360,7 +360,8 @@ def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
     rec.write_json_atomic(out / rec.CONFIG_FILE, config)
 
 
-def _query_for(sample: Sample, mode: str) -> Query:
+def query_for_sample(sample: Sample, mode: str) -> Query:
+    """The query a method gets for ``sample`` in query ``mode`` (``text``: question and options; ``image``: the picture)."""
     if mode == "image":
         from framepick.api import _read_image
 

@@ -17,7 +17,7 @@ import numpy as np
 from framepick.errors import InvalidArgumentError
 from framepick.types import Clip, Features, Scene
 
-Need = Literal["scores", "scenes", "features"]
+Need = Literal["scores", "scenes", "features", "options"]
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,10 @@ class SelectorInput:
     query_embedding: np.ndarray | None = None
     """[Q,D] query embeddings in the same space as ``features``."""
     timestamps: np.ndarray | None = None
+    option_embeddings: np.ndarray | None = None
+    """[m,D] embeddings of "question option" texts (for methods that declare the ``options`` need)."""
+    question: str | None = None
+    """The question text, when the query has one (e.g. VideoITG reads its instruction type from it)."""
 
     def __post_init__(self) -> None:
         if self.num_candidates < 1:
