@@ -15,6 +15,29 @@ from framepick.select.base import SelectorInput
 from framepick.types import Scene, Selection
 
 NAMES = selectors.names()
+LEARNED = {n for n in NAMES if getattr(selectors.get(n), "learned", False)}
+FEATURE_DIM = 16
+_checkpoints: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def untrained_checkpoints(tmp_path_factory):
+    """Learned selectors need a checkpoint: an untrained policy of each, small width."""
+    from framepick.policies import build_policy
+    from framepick.policies.checkpoint import save_policy
+
+    for name in LEARNED:
+        folder = tmp_path_factory.mktemp(name)
+        save_policy(folder, build_policy(name, dim=FEATURE_DIM), encoder_id="test-encoder")
+        _checkpoints[name] = str(folder)
+    yield
+    _checkpoints.clear()
+
+
+def build(name: str, **params):
+    if name in LEARNED:
+        params.setdefault("checkpoint", _checkpoints[name])
+    return load_selector(name, **params)
 
 
 def random_scenes(total: int, rng: np.random.Generator) -> tuple[Scene, ...]:
@@ -24,16 +47,24 @@ def random_scenes(total: int, rng: np.random.Generator) -> tuple[Scene, ...]:
 
 
 def make_inputs(total: int, seed: int = 0, scores: np.ndarray | None = None) -> SelectorInput:
+    from framepick.types import Features
+
     rng = np.random.default_rng(seed)
+    embeddings = rng.normal(size=(total, FEATURE_DIM)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    query = embeddings[rng.integers(total)][None]
     return SelectorInput(
         num_candidates=total,
         scores=rng.normal(size=total) if scores is None else scores,
         scenes=random_scenes(total, rng),
+        features=Features(embeddings, None, "test-encoder"),
+        query_embedding=query,
+        option_embeddings=rng.normal(size=(3, FEATURE_DIM)).astype(np.float32),
     )
 
 
 def check_output(name: str, inputs: SelectorInput, k: int) -> np.ndarray:
-    out = load_selector(name).select(inputs, k, np.random.default_rng(7))
+    out = build(name).select(inputs, k, np.random.default_rng(7))
     positions = out.positions
     total = inputs.num_candidates
     assert positions.dtype == np.int64
@@ -56,7 +87,7 @@ def test_summary_line_and_class_attributes(name: str) -> None:
     cls = selectors.get(name)
     assert selectors.summaries()[name].strip(), "first docstring line is printed by `framepick methods`"
     assert cls.name == name
-    assert cls.needs <= {"scores", "scenes", "features"}
+    assert cls.needs <= {"scores", "scenes", "features", "options"}
     assert isinstance(cls.query_aware, bool)
 
 
@@ -80,7 +111,7 @@ def test_contract_property(name: str, total: int, k: int, seed: int, ties: bool)
 @pytest.mark.parametrize("name", NAMES)
 def test_deterministic_for_a_seed(name: str) -> None:
     inputs = make_inputs(500, 3)
-    selector = load_selector(name)
+    selector = build(name)
     a = selector.select(inputs, 24, np.random.default_rng(11))
     b = selector.select(inputs, 24, np.random.default_rng(11))
     np.testing.assert_array_equal(a.positions, b.positions)
@@ -101,7 +132,7 @@ def test_single_candidate(name: str) -> None:
 @pytest.mark.parametrize("k", [1, 2, 8, 32])
 def test_constant_scores(name: str, k: int) -> None:
     positions = check_output(name, make_inputs(200, 2, np.full(200, 0.25)), k)
-    if name != "topk" and k > 2:
+    if name != "topk" and name not in LEARNED and k > 2:
         # Nothing to adapt to: frames are spread over the video, not bunched at the start.
         # (k = 2 is exempt: BOLT's released levels linspace(1/k, 1-1/k, k) are 0.5 twice.)
         assert positions[-1] > 100
@@ -111,14 +142,34 @@ def test_constant_scores(name: str, k: int) -> None:
 @pytest.mark.parametrize("bad_k", [0, -3, 2.5, True, "8", None])
 def test_k_is_validated(name: str, bad_k: object) -> None:
     with pytest.raises(InvalidArgumentError, match="k must be a positive integer"):
-        load_selector(name).select(make_inputs(50), bad_k, np.random.default_rng(0))  # type: ignore[arg-type]
+        build(name).select(make_inputs(50), bad_k, np.random.default_rng(0))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "scores" in selectors.get(n).needs])
+@pytest.mark.parametrize("name", [n for n in NAMES if "scores" in selectors.get(n).needs and n not in LEARNED])
 def test_missing_scores_is_a_clear_error(name: str) -> None:
     inputs = SelectorInput(num_candidates=20)
     with pytest.raises(InvalidArgumentError, match="scores"):
         load_selector(name).select(inputs, 4, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("name", sorted(LEARNED))
+def test_learned_selector_errors_are_one_line(name: str, tmp_path) -> None:
+    from framepick.errors import ModelError
+
+    with pytest.raises(InvalidArgumentError, match=f"needs a checkpoint: --method {name}=CKPT_DIR"):
+        load_selector(name).select(make_inputs(20), 4, np.random.default_rng(0))
+    with pytest.raises(InvalidArgumentError, match="needs frame features"):
+        build(name).select(SelectorInput(num_candidates=20), 4, np.random.default_rng(0))
+    with pytest.raises(ModelError, match="has no policy.json"):
+        load_selector(name, checkpoint=str(tmp_path)).select(make_inputs(20), 4, np.random.default_rng(0))
+    other = make_inputs(20)
+    from dataclasses import replace
+
+    from framepick.types import Features
+
+    wrong = replace(other, features=Features(other.features.embeddings, None, "another-encoder"))
+    with pytest.raises(InvalidArgumentError, match="trained on 'test-encoder' features.*'another-encoder'"):
+        build(name).select(wrong, 4, np.random.default_rng(0))
 
 
 def test_load_selector_errors() -> None:

@@ -1,0 +1,191 @@
+"""What every learned frame-selection policy is: a torch module over frozen features.
+
+A policy sees an :class:`Observation` (the candidates' frozen embeddings, the query's, and the
+embeddings of "question + option" texts when a method uses them) and
+
+- :meth:`Policy.select` picks ``k`` distinct candidate positions deterministically (inference);
+- :meth:`Policy.sample` draws a group of ``k``-subsets for RL (no gradient);
+- :meth:`Policy.log_prob` gives, with gradient, the log-probability and mean entropy of given
+  subsets under the current parameters (for GRPO / REINFORCE ratios);
+- :meth:`Policy.frame_scores` gives one score per candidate (what a user inspects, and what a
+  supervised policy is trained on).
+
+Configs are frozen dataclasses with one docstring per field, checked in ``__post_init__``; a
+checkpoint stores the config as JSON next to the weights (:mod:`framepick.policies.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, NamedTuple
+
+import torch
+from torch import nn
+
+from framepick.errors import InvalidArgumentError
+
+
+class Observation(NamedTuple):
+    """One question about one video, as a policy sees it (float32 tensors on one device)."""
+
+    frames: torch.Tensor
+    """[T,D] L2-normalised candidate embeddings from the frozen encoder."""
+    query: torch.Tensor
+    """[D] the query (question text and/or picture) embedding, L2-normalised."""
+    options: torch.Tensor
+    """[m,D] embeddings of "question option" texts; m = 0 when the query has no options."""
+    question: str = ""
+    """The question text ("" for a picture-only query); only policies that read it use it."""
+
+
+def make_observation(frames: Any, query: Any, options: Any = None, question: str | None = None) -> Observation:
+    """Build an :class:`Observation` from arrays; a [Q,D] query is averaged into one direction.
+
+    Averaging the rows matches :func:`framepick.pipeline.relevance`, where a question and a
+    picture given together weigh the same.
+    """
+    frames_t = torch.as_tensor(frames, dtype=torch.float32)
+    if frames_t.ndim != 2 or frames_t.shape[0] < 1:
+        raise InvalidArgumentError(f"frame features must be [T,D] with T >= 1, got shape {tuple(frames_t.shape)}")
+    query_t = torch.as_tensor(query, dtype=torch.float32)
+    if query_t.ndim == 2:
+        query_t = query_t.mean(dim=0)
+    if query_t.shape != (frames_t.shape[1],):
+        raise InvalidArgumentError(
+            f"query embedding must have the frames' width {frames_t.shape[1]}, got shape {tuple(query_t.shape)}"
+        )
+    query_t = query_t / query_t.norm().clamp_min(1e-12)
+    if options is None or len(options) == 0:
+        options_t = frames_t.new_zeros((0, frames_t.shape[1]))
+    else:
+        options_t = torch.as_tensor(options, dtype=torch.float32)
+        if options_t.ndim != 2 or options_t.shape[1] != frames_t.shape[1]:
+            raise InvalidArgumentError(
+                f"option embeddings must be [m,{frames_t.shape[1]}], got shape {tuple(options_t.shape)}"
+            )
+    return Observation(frames_t, query_t, options_t, (question or "").strip())
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Fields every policy config has. Subclasses add their own, each with a docstring."""
+
+    dim: int = 384
+    """Width of the frozen encoder's embeddings (384 for ``offline``, 512/768 for CLIP/SigLIP)."""
+
+    def __post_init__(self) -> None:
+        check_int("dim", self.dim, low=1)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PolicyConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise InvalidArgumentError(f"{cls.__name__} has no field {', '.join(map(repr, unknown))}")
+        return cls(**data)
+
+
+class Policy(nn.Module, ABC):
+    """Base class of the learned selectors' torch modules."""
+
+    method: ClassVar[str]
+    """The selector name this policy serves (``tspo``, ``refocus``, ...)."""
+    config_class: ClassVar[type[PolicyConfig]]
+    uses_options: ClassVar[bool] = False
+    """True when :attr:`Observation.options` changes the policy's choice."""
+
+    def __init__(self, config: PolicyConfig) -> None:
+        super().__init__()
+        self.config = config
+
+    @abstractmethod
+    def frame_scores(self, obs: Observation) -> torch.Tensor:
+        """[T] one score per candidate; higher means more likely to be chosen."""
+
+    @abstractmethod
+    def select(self, obs: Observation, k: int) -> torch.Tensor:
+        """[min(k,T)] distinct positions, deterministic (no sampling noise)."""
+
+    def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
+        """[group, min(k,T)] subsets drawn from the policy, each of distinct positions."""
+        raise NotImplementedError(f"{type(self).__name__} is trained with supervision, not by sampling")
+
+    def log_prob(self, obs: Observation, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log-probability [G], mean per-step entropy [G]) of ``actions`` [G,k], with gradient."""
+        raise NotImplementedError(f"{type(self).__name__} is trained with supervision, not by sampling")
+
+    def set_temperature(self, temperature: float) -> None:
+        """Sampling temperature for the next :meth:`sample` / :meth:`log_prob` calls (if the policy has one)."""
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def gumbel_top_k(logits: torch.Tensor, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
+    """[group, k] positions: top-k of ``logits + Gumbel(0,1)`` noise, one noise draw per row.
+
+    Gumbel top-k draws k items without replacement with Plackett-Luce probabilities (Kool et al.,
+    2019), in the order they would have been drawn one by one.
+    """
+    k = min(k, logits.shape[-1])
+    uniform = torch.rand((group, logits.shape[-1]), generator=generator, dtype=logits.dtype)
+    gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
+    return torch.topk(logits.detach().unsqueeze(0) + gumbel, k, dim=-1).indices
+
+
+def plackett_luce_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Exact log-probability of drawing ``actions`` [G,k] in order, without replacement, from ``logits`` [T].
+
+    Returns (log-prob [G], mean entropy of the k successive draws [G]).
+    """
+    group, k = actions.shape
+    available = torch.ones((group, logits.shape[0]), dtype=torch.bool)
+    total = logits.new_zeros(group)
+    entropy = logits.new_zeros(group)
+    rows = torch.arange(group)
+    expanded = logits.unsqueeze(0).expand(group, -1)
+    for step in range(k):
+        masked = expanded.masked_fill(~available, float("-inf"))
+        log_p = torch.log_softmax(masked, dim=-1)
+        chosen = actions[:, step]
+        total = total + log_p[rows, chosen]
+        p = log_p.exp()
+        entropy = entropy - torch.where(available, p * log_p, torch.zeros_like(p)).sum(dim=-1)
+        available = available.clone()
+        available[rows, chosen] = False
+    return total, entropy / max(k, 1)
+
+
+def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+    """[length, dim] the Transformer's sine/cosine position table (Vaswani et al., 2017)."""
+    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    half = (dim + 1) // 2
+    frequency = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / max(half, 1)))
+    table = torch.zeros(length, 2 * half)
+    table[:, 0::2] = torch.sin(position * frequency)
+    table[:, 1::2] = torch.cos(position * frequency)
+    return table[:, :dim]
+
+
+def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+        raise InvalidArgumentError(f"{name} must be an integer in {bounds}, got {value!r}")
+
+
+def check_float(name: str, value: object, *, low: float | None = None, high: float | None = None, low_open: bool = False) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
+        raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
+    v = float(value)
+    if low is not None and (v < low or (low_open and v == low)):
+        raise InvalidArgumentError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
+    if high is not None and v > high:
+        raise InvalidArgumentError(f"{name} must be <= {high:g}, got {value!r}")

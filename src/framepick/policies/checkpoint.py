@@ -1,0 +1,104 @@
+"""Policy checkpoints: a folder with ``policy.json`` (method, config, encoder) and ``policy.pt``.
+
+``framepick select VIDEO --method tspo=CKPT_DIR`` reads the folder ``framepick train`` wrote.
+Both files are written to temporary names and renamed, so a reader never sees half a checkpoint;
+``policy.json`` is renamed last and is what marks the folder as a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from framepick.errors import ModelError
+
+META_FILE = "policy.json"
+WEIGHTS_FILE = "policy.pt"
+FORMAT_VERSION = 1
+
+_cache: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+_lock = threading.Lock()
+
+
+def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str, Any] | None = None) -> Path:
+    """Write ``policy`` (weights + config) to ``folder``, atomically per file; returns the folder."""
+    from framepick import __version__
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": FORMAT_VERSION,
+        "method": policy.method,
+        "config": policy.config.to_dict(),
+        "encoder_id": encoder_id,
+        "parameters": policy.num_parameters(),
+        "framepick_version": __version__,
+        **(extra or {}),
+    }
+    weights_tmp = out / (WEIGHTS_FILE + ".tmp")
+    torch.save(policy.state_dict(), weights_tmp)
+    os.replace(weights_tmp, out / WEIGHTS_FILE)
+    meta_tmp = out / (META_FILE + ".tmp")
+    meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    os.replace(meta_tmp, out / META_FILE)
+    return out
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    """The checkpoint's ``policy.json``, or a one-line :class:`ModelError` saying what is wrong."""
+    path = Path(folder)
+    meta_path = path / META_FILE
+    if not path.is_dir():
+        raise ModelError(f"checkpoint {str(path)!r} is not a folder (train one with `framepick train METHOD ... --out DIR`)")
+    if not meta_path.is_file():
+        raise ModelError(f"checkpoint {str(path)!r} has no {META_FILE}; is it the --out folder of `framepick train`?")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(f"cannot read {str(meta_path)!r}: {exc}") from None
+    if not isinstance(meta, dict) or not {"method", "config", "encoder_id"} <= set(meta):
+        raise ModelError(f"{str(meta_path)!r} is not a framepick policy description")
+    return meta
+
+
+def load_policy(folder: str | Path, *, method: str | None = None):
+    """(policy in eval mode, meta) from a checkpoint folder; memoised until the files change.
+
+    ``method`` (when given) must match the checkpoint's, so ``--method tspo=DIR`` cannot silently
+    run a ReFoCUS checkpoint.
+    """
+    from framepick.policies import policy_class
+
+    path = Path(folder).resolve()
+    meta = read_meta(path)
+    if method is not None and meta["method"] != method:
+        raise ModelError(f"checkpoint {str(folder)!r} holds a {meta['method']!r} policy, not {method!r}")
+    weights = path / WEIGHTS_FILE
+    try:
+        stamp = (path / META_FILE).stat().st_mtime_ns ^ weights.stat().st_mtime_ns
+    except OSError:
+        raise ModelError(f"checkpoint {str(folder)!r} has no {WEIGHTS_FILE}") from None
+    key = (str(path), stamp)
+    with _lock:
+        if key in _cache:
+            return _cache[key]
+    cls = policy_class(meta["method"])
+    try:
+        config = cls.config_class.from_dict(meta["config"])
+        policy = cls(config)
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        policy.load_state_dict(state)
+    except ModelError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any failure to rebuild the module is the file's fault)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"cannot load checkpoint {str(folder)!r}: {first}") from None
+    policy.eval()
+    with _lock:
+        _cache[key] = (policy, meta)
+    return policy, meta
