@@ -1,0 +1,137 @@
+"""``framepick train METHOD``: train a learned selector on a manifest, from cached features."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from framepick.cli.common import (
+    add_cache_args,
+    add_grid_args,
+    cache_from_args,
+    finish_grid_args,
+    grid_from_args,
+    progress_from_args,
+)
+from framepick.errors import InvalidArgumentError
+
+METHODS = ("tspo", "refocus", "msjoe", "videoitg")
+
+DESCRIPTION = """\
+Train a learned frame selector and write a checkpoint folder that
+`framepick select VIDEO -q ... --method METHOD=OUT` and `framepick eval --methods METHOD=OUT` load.
+
+  tspo      GRPO on TSPO's temporal agent, reward R_A + R_T, tau annealed 0.025 -> 0.01
+  refocus   GRPO on ReFoCUS's autoregressive policy, margin reward, entropy bonus 0.002
+  msjoe     REINFORCE (group-mean baseline) on MSJoE's U-Net sampler, difficulty-aware reward
+  videoitg  BCE on per-frame evidence labels (VideoITG Variant C)
+
+Videos are decoded and embedded once (cached like `framepick eval`), answers come from the
+answerer's cached option-to-frame table, so a step never touches a video. Running the same command
+again resumes from OUT/state.pt; Ctrl-C saves and stops. OUT/metrics.jsonl logs every step and
+validation; OUT/curve.svg plots them. The checkpoint kept is the best on --val-manifest (hit@k)."""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "train", help="train a learned selector (tspo, refocus, msjoe, videoitg) from a manifest",
+        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("method", choices=METHODS, help="which policy to train")
+    parser.add_argument("--manifest", required=True, metavar="FILE", help="training samples (e.g. from 'framepick data split')")
+    parser.add_argument("--val-manifest", metavar="FILE", help="validation samples: picks the checkpoint kept")
+    parser.add_argument("--out", required=True, metavar="DIR", help="checkpoint folder (created; resumed if it holds this run)")
+    parser.add_argument("--answerer", default="offline", help="answerer for the rewards (default offline)")
+    parser.add_argument("--encoder", default="offline", help="frozen encoder the policy reads (default offline)")
+    parser.add_argument("--steps", type=int, help="optimizer steps (default 300)")
+    parser.add_argument("--group-size", type=int, help="subsets sampled per question (method default)")
+    parser.add_argument("--train-k", type=int, dest="k", help="frames per sampled subset while training (method default)")
+    parser.add_argument("--lr", type=float, help="learning rate (method default)")
+    parser.add_argument("--temporal-weight", type=float, help="weight of R_T in the reward (method default)")
+    parser.add_argument("--eval-every", type=int, help="validate and checkpoint every N steps (default 25)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, sampling and order (default 0)")
+    parser.add_argument("--policy-params", metavar="JSON", help='policy shape, e.g. \'{"window": 8}\'')
+    parser.add_argument("--force-new", action="store_true", help="discard a run already in --out and start over")
+    add_grid_args(parser)
+    add_cache_args(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from framepick import api
+    from framepick.answer import load_answerer
+    from framepick.cli.eval import load_samples
+    from framepick.encode import load_encoder
+    from framepick.train.config import default_train_config
+    from framepick.train.episodes import build_episodes
+    from framepick.train.loop import train_policy
+
+    finish_grid_args(args)
+    config = default_train_config(
+        args.method, steps=args.steps, group_size=args.group_size, k=args.k, lr=args.lr,
+        temporal_weight=args.temporal_weight, eval_every=args.eval_every, seed=args.seed,
+    )
+    policy_params = _policy_params(args.policy_params)
+    out = Path(args.out)
+    if args.force_new and out.exists():
+        _clear_run(out)
+    grid = grid_from_args(args)
+    encoder = load_encoder(args.encoder)
+    answerer = load_answerer(args.answerer)
+    store = api._cache(cache_from_args(args))
+    progress = progress_from_args(args)
+
+    def episodes(manifest: str):
+        samples = load_samples(manifest, None)
+        if not samples:
+            raise InvalidArgumentError(f"{manifest!r} has no usable samples")
+        made, skipped = build_episodes(samples, encoder=encoder, answerer=answerer, grid=grid, cache=store,
+                                       allow_damaged=args.allow_damaged, progress=progress)
+        if skipped:
+            print(f"framepick: warning: {len(skipped)} sample(s) of {manifest} skipped "
+                  f"(first: {skipped[0][0]}: {skipped[0][1]})", file=sys.stderr)
+        return made
+
+    train_episodes = episodes(args.manifest)
+    val_episodes = episodes(args.val_manifest) if args.val_manifest else []
+    result = train_policy(
+        args.method, train_episodes, val_episodes, out, config=config, answerer=answerer,
+        encoder_id=encoder.id, policy_config=policy_params, progress=progress,
+    )
+    best = "" if result.best_score is None else f", best val hit@k {result.best_score:.3f} at step {result.best_step}"
+    line = (f"{args.method}: {result.steps_done}/{config.steps} steps, {len(train_episodes)} train / "
+            f"{len(val_episodes)} val episodes, {result.updates_per_second:.1f} updates/s{best}; checkpoint {out}")
+    if result.interrupted:
+        print(f"{line}\nframepick: interrupted; run the same command to resume", file=sys.stderr)
+        return 130
+    print(line)
+    return 0
+
+
+def _policy_params(text: str | None) -> dict:
+    if not text:
+        return {}
+    try:
+        params = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"--policy-params is not valid JSON: {exc.msg}") from None
+    if not isinstance(params, dict):
+        raise InvalidArgumentError("--policy-params must be a JSON object")
+    if "dim" in params:
+        raise InvalidArgumentError("--policy-params cannot set dim: it is the encoder's width")
+    return params
+
+
+def _clear_run(out: Path) -> None:
+    from framepick.policies.checkpoint import META_FILE, WEIGHTS_FILE
+    from framepick.train.loop import CURVE_FILE, METRICS_FILE, RUN_FILE, STATE_FILE
+
+    for name in (STATE_FILE, RUN_FILE, METRICS_FILE, CURVE_FILE, META_FILE, WEIGHTS_FILE):
+        path = out / name
+        if path.is_file():
+            path.unlink()
+    if not any(out.iterdir()):
+        shutil.rmtree(out)

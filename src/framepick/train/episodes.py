@@ -1,0 +1,141 @@
+"""Training episodes: one question about one video, with everything a trainer needs, computed once.
+
+An :class:`Episode` holds the frozen candidate features, the query embedding (as ``framepick eval``
+would compute it for that sample), the evidence mask, and an answer table: the answerer's cosine of
+each option to each candidate frame. The offline answerer's answer on *any* subset of frames is a
+function of those columns (:meth:`OfflineAnswerer.probs_from_similarity`), so the table is the
+answerer's calls cached for every subset a policy may draw, and a training step never decodes or
+encodes anything.
+
+Query modes follow the evaluation tables: a sample with a query picture is an ``image`` episode
+(the policy sees the picture, the answerer still reads the question and options), any other is a
+``text`` episode (the policy sees the question and, for methods that use them, its options).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.types import Sample, option_position
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One (sample, query mode) ready for training or validation (arrays, no file access)."""
+
+    id: str
+    sample: Sample
+    mode: str
+    """``text`` or ``image``: what the policy is asked with."""
+    frames: np.ndarray
+    """[T,D] float32 candidate features from the selection encoder."""
+    query: np.ndarray
+    """[Q,D] query embedding(s), as :func:`framepick.pipeline.embed_query` returns them."""
+    option_queries: np.ndarray
+    """[m,D] "question option" embeddings for text episodes ([0,D] for image episodes)."""
+    timestamps: np.ndarray
+    """[T] candidate times in seconds."""
+    in_span: np.ndarray
+    """[T] bool: candidate lies inside an evidence span."""
+    answer_similarity: np.ndarray | None
+    """[options, T] the answerer's option-to-frame cosines; None when the sample has no answer."""
+    correct: int | None
+    """Position of the correct option, or None."""
+    _observation: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def num_candidates(self) -> int:
+        return int(self.frames.shape[0])
+
+    def observation(self):
+        """The policy's :class:`~framepick.policies.base.Observation` (built once, then reused)."""
+        if not self._observation:
+            from framepick.policies.base import make_observation
+
+            question = self.sample.question if self.mode == "text" else None
+            self._observation.append(make_observation(self.frames, self.query, self.option_queries, question))
+        return self._observation[0]
+
+
+def build_episodes(
+    samples: Sequence[Sample],
+    *,
+    encoder: Any,
+    answerer: Any,
+    grid: Any,
+    cache: Any = None,
+    allow_damaged: bool = False,
+    progress: bool = False,
+) -> tuple[list[Episode], list[tuple[str, str]]]:
+    """Episodes for ``samples``; returns (episodes, [(sample id, why skipped)]).
+
+    ``encoder`` is a loaded selection encoder, ``answerer`` a loaded answerer that can answer from
+    frame embeddings (the offline one); videos are prepared through the same cached pipeline as
+    ``framepick eval``, so features computed by an evaluation are reused and vice versa.
+    """
+    from tqdm import tqdm
+
+    from framepick import pipeline
+    from framepick.eval.runner import query_for_sample
+
+    if not hasattr(answerer, "option_similarity"):
+        raise InvalidArgumentError(
+            f"training needs an answerer that answers from cached frame embeddings (offline); "
+            f"{getattr(answerer, 'id', type(answerer).__name__)!r} cannot"
+        )
+    answer_encoder = answerer.encoder
+    extractors = [encoder] + ([answer_encoder] if answer_encoder.id != encoder.id else [])
+    episodes: list[Episode] = []
+    skipped: list[tuple[str, str]] = []
+    prepared_by_video: dict[str, Any] = {}
+    for sample in tqdm(samples, desc="episodes", unit="sample", disable=not progress):
+        mode = "image" if sample.query_image else "text"
+        try:
+            if sample.video not in prepared_by_video:
+                prepared_by_video.clear()  # samples of one video come together in a manifest
+                prepared_by_video[sample.video] = pipeline.prepare_video(
+                    sample.video, grid, extractors, cache=cache, allow_damaged=allow_damaged
+                )
+            prepared = prepared_by_video[sample.video]
+            query = query_for_sample(sample, mode)
+        except FramepickError as exc:
+            skipped.append((sample.id, str(exc)))
+            logger.warning("sample %s: %s; skipped", sample.id, exc)
+            continue
+        features = prepared.features[encoder.id].embeddings
+        query_embedding = pipeline.embed_query(encoder, query)
+        if mode == "text" and query.options:
+            option_queries = pipeline.embed_options(encoder, query.text, query.options)
+        else:
+            option_queries = np.zeros((0, features.shape[1]), dtype=np.float32)
+        timestamps = np.asarray(prepared.timestamps, dtype=np.float64)
+        in_span = np.zeros(timestamps.shape[0], dtype=bool)
+        for start, end in sample.spans:
+            in_span |= (timestamps >= start) & (timestamps <= end)
+        similarity = correct = None
+        if sample.answer is not None and len(sample.options) >= 2:
+            answer_features = prepared.features[answer_encoder.id].embeddings
+            similarity = answerer.option_similarity(answer_features, sample.question, sample.options)
+            correct = option_position(sample.answer)
+        episodes.append(
+            Episode(
+                id=f"{sample.id}:{mode}",
+                sample=sample,
+                mode=mode,
+                frames=np.asarray(features, dtype=np.float32),
+                query=query_embedding,
+                option_queries=option_queries,
+                timestamps=timestamps,
+                in_span=in_span,
+                answer_similarity=similarity,
+                correct=correct,
+            )
+        )
+    return episodes, skipped

@@ -1,0 +1,302 @@
+"""The training loop: one question per step, read top to bottom.
+
+For each step: take the next training episode (a seeded shuffle per epoch), then
+
+- ``grpo`` (TSPO, ReFoCUS): sample a group of k-subsets from the current policy, reward each,
+  turn rewards into group-relative advantages, and take ``updates_per_group`` clipped-ratio
+  gradient steps on that group (plus an entropy bonus where the paper has one);
+- ``reinforce`` (MSJoE): the same group, advantages = reward - group mean, one gradient step;
+- ``bce`` (VideoITG): one supervised step on the episode's per-frame evidence labels.
+
+Every ``eval_every`` steps the policy picks frames deterministically for each validation episode;
+the checkpoint with the best mean validation hit@k is the one ``--method NAME=OUT`` loads. The
+full trainer state (weights, optimizer, sampler RNG, step) is saved alongside, so running the same
+command again resumes, and Ctrl-C stops after saving a usable checkpoint.
+
+Output folder: ``policy.json`` + ``policy.pt`` (the best checkpoint), ``state.pt`` (to resume),
+``run.json`` (what was trained on what), ``metrics.jsonl`` (one row per step and per validation),
+``curve.svg`` (reward and validation hit@k over steps).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from framepick.errors import InvalidArgumentError
+from framepick.policies import build_policy
+from framepick.policies.checkpoint import save_policy
+from framepick.train.config import TrainConfig
+from framepick.train.curve import write_curve
+from framepick.train.episode_rewards import selection_metrics, subset_reward
+from framepick.train.episodes import Episode
+from framepick.train.grpo import clipped_surrogate_loss, group_advantages, reinforce_loss, weighted_bce_loss
+
+logger = logging.getLogger(__name__)
+
+STATE_FILE = "state.pt"
+RUN_FILE = "run.json"
+METRICS_FILE = "metrics.jsonl"
+CURVE_FILE = "curve.svg"
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    out_dir: Path
+    steps_done: int
+    interrupted: bool
+    best_step: int
+    best_score: float | None
+    """Mean validation hit@k of the saved checkpoint (None without validation episodes)."""
+    train_seconds: float
+    """Seconds spent in training steps in this invocation (validation and saving excluded)."""
+    steps_this_run: int
+
+    @property
+    def updates_per_second(self) -> float:
+        return self.steps_this_run / self.train_seconds if self.train_seconds > 0 else 0.0
+
+
+def train_policy(
+    method: str,
+    train_episodes: Sequence[Episode],
+    val_episodes: Sequence[Episode],
+    out_dir: str | Path,
+    *,
+    config: TrainConfig,
+    answerer: Any,
+    encoder_id: str,
+    policy_config: dict[str, Any] | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run."""
+    from tqdm import tqdm
+
+    if not train_episodes:
+        raise InvalidArgumentError("no training episodes: the manifest gave no usable samples")
+    dim = int(train_episodes[0].frames.shape[1])
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    run = {
+        "method": method,
+        "train_config": config.to_dict(),
+        "policy_config": {"dim": dim, **(policy_config or {})},
+        "encoder_id": encoder_id,
+        "answerer_id": getattr(answerer, "id", type(answerer).__name__),
+        "train_episodes": _fingerprint(train_episodes),
+        "val_episodes": _fingerprint(val_episodes),
+    }
+    torch.manual_seed(config.seed)
+    policy = build_policy(method, **run["policy_config"])
+    optimizer = torch.optim.AdamW(policy.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    generator = torch.Generator().manual_seed(config.seed)
+    start_step, best = 0, {"step": -1, "score": None}
+    if (out / STATE_FILE).is_file():
+        start_step, best = _resume(out, run, policy, optimizer, generator)
+        logger.info("resuming %s at step %d of %d", out, start_step, config.steps)
+    _write_json(out / RUN_FILE, run)
+    metrics = _MetricsLog(out / METRICS_FILE, keep_through=start_step if start_step else -1)
+    extra = {"encoder_id": encoder_id}
+
+    def checkpoint_meta(step: int, score: float | None) -> dict[str, Any]:
+        return {"trained_steps": step, "val_score": score, "train_config": config.to_dict()}
+
+    def validate(step: int) -> None:
+        if not val_episodes:
+            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
+            best.update(step=step)
+            return
+        row = {"split": "val", "step": step, **evaluate(policy, val_episodes, config.eval_ks, answerer)}
+        metrics.append(row)
+        score = float(np.mean([row[f"hit@{k}"] for k in config.eval_ks]))
+        if best["score"] is None or score > best["score"]:
+            best.update(step=step, score=score)
+            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, score))
+
+    if start_step == 0:
+        validate(0)  # the untrained policy: the curve's first point, and a checkpoint from the start
+    step, train_seconds, interrupted = start_step, 0.0, False
+    bar = tqdm(total=config.steps, initial=start_step, desc=f"train {method}", unit="step", disable=not progress)
+    try:
+        while step < config.steps:
+            episode = train_episodes[_episode_index(step, len(train_episodes), config.seed)]
+            started = time.perf_counter()
+            row = train_step(policy, optimizer, generator, episode, step, config, answerer)
+            train_seconds += time.perf_counter() - started
+            step += 1
+            metrics.append({"split": "train", "step": step, "episode": episode.id, **row})
+            bar.update(1)
+            bar.set_postfix_str(f"reward {row.get('reward_mean', row.get('loss', 0.0)):.3f}", refresh=False)
+            if step % config.eval_every == 0 or step == config.steps:
+                validate(step)
+                _save_state(out, step, policy, optimizer, generator, best)
+                write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training")
+    except KeyboardInterrupt:
+        interrupted = True
+        logger.warning("interrupted at step %d of %d; saving", step, config.steps)
+        _save_state(out, step, policy, optimizer, generator, best)
+        if not (out / "policy.json").is_file():
+            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
+        write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training (interrupted)")
+    finally:
+        bar.close()
+        metrics.close()
+    return TrainResult(
+        out_dir=out, steps_done=step, interrupted=interrupted, best_step=int(best["step"]),
+        best_score=best["score"], train_seconds=train_seconds, steps_this_run=step - start_step,
+    )
+
+
+def train_step(policy, optimizer, generator, episode: Episode, step: int, config: TrainConfig, answerer) -> dict[str, float]:
+    """One optimisation step on one episode; returns what the metrics log records for it."""
+    obs = episode.observation()
+    policy.train()
+    if config.objective == "bce":
+        labels = torch.as_tensor(episode.in_span, dtype=torch.float32)
+        loss = weighted_bce_loss(policy.frame_scores(obs), labels)
+        _apply(optimizer, policy, loss, config.grad_clip)
+        return {"loss": float(loss.detach())}
+
+    temperature = config.temperature_at(step)
+    if temperature is not None:
+        policy.set_temperature(temperature)
+    with torch.no_grad():
+        actions = policy.sample(obs, config.k, config.group_size, generator)
+        old_log_prob, _ = policy.log_prob(obs, actions)
+    parts = [subset_reward(episode, a.tolist(), config, answerer) for a in actions]
+    rewards = torch.tensor([p["reward"] for p in parts], dtype=torch.float32)
+    if config.objective == "grpo":
+        advantages = group_advantages(rewards)
+    for _ in range(config.updates_per_group):
+        log_prob, entropy = policy.log_prob(obs, actions)
+        if config.objective == "grpo":
+            loss = clipped_surrogate_loss(log_prob, old_log_prob, advantages, config.clip)
+        else:
+            loss = reinforce_loss(log_prob, rewards)
+        loss = loss - config.entropy_coef * entropy.mean()
+        _apply(optimizer, policy, loss, config.grad_clip)
+    row = {
+        "loss": float(loss.detach()),
+        "reward_mean": float(rewards.mean()),
+        "reward_std": float(rewards.std(unbiased=False)),
+        "entropy": float(entropy.detach().mean()),
+    }
+    for name in ("hit", "temporal", "accuracy", "margin"):
+        values = [p[name] for p in parts if name in p]
+        if values:
+            row[f"{name}_mean"] = float(np.mean(values))
+    if temperature is not None:
+        row["temperature"] = temperature
+    return row
+
+
+def evaluate(policy, episodes: Sequence[Episode], ks: Sequence[int], answerer) -> dict[str, float]:
+    """Mean hit@k, in-span fraction and accuracy of the policy's deterministic choices."""
+    policy.eval()
+    totals: dict[str, list[float]] = {}
+    with torch.no_grad():
+        for episode in episodes:
+            obs = episode.observation()
+            for k in ks:
+                chosen = policy.select(obs, k).tolist()
+                for name, value in selection_metrics(episode, chosen, answerer).items():
+                    totals.setdefault(f"{name}@{k}", []).append(value)
+    return {name: float(np.mean(values)) for name, values in totals.items()}
+
+
+def _apply(optimizer, policy, loss: torch.Tensor, grad_clip: float) -> None:
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
+    optimizer.step()
+
+
+def _episode_index(step: int, count: int, seed: int) -> int:
+    """Which episode trains step ``step``: a fresh seeded permutation each epoch, so resuming needs no state."""
+    epoch, offset = divmod(step, count)
+    return int(np.random.default_rng([seed, epoch]).permutation(count)[offset])
+
+
+def _fingerprint(episodes: Sequence[Episode]) -> dict[str, Any]:
+    digest = hashlib.blake2b(digest_size=8)
+    for episode in episodes:
+        digest.update(episode.id.encode())
+        digest.update(str(episode.num_candidates).encode())
+    return {"count": len(episodes), "ids_hash": digest.hexdigest()}
+
+
+def _resume(out: Path, run: dict[str, Any], policy, optimizer, generator) -> tuple[int, dict[str, Any]]:
+    try:
+        previous = json.loads((out / RUN_FILE).read_text())
+    except (OSError, json.JSONDecodeError):
+        previous = None
+    mine = {**run, "train_config": {**run["train_config"], "steps": None}}
+    if previous is not None:
+        previous = {**previous, "train_config": {**previous.get("train_config", {}), "steps": None}}
+    if previous != mine:
+        raise InvalidArgumentError(
+            f"{str(out)!r} holds a different training run (method, options or data differ); "
+            "use a new --out folder or --force-new"
+        )
+    state = torch.load(out / STATE_FILE, map_location="cpu", weights_only=False)
+    policy.load_state_dict(state["policy"])
+    optimizer.load_state_dict(state["optimizer"])
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    return int(state["step"]), dict(state["best"])
+
+
+def _save_state(out: Path, step: int, policy, optimizer, generator, best: dict[str, Any]) -> None:
+    state = {
+        "step": step,
+        "policy": policy.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "generator": generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "best": dict(best),
+    }
+    tmp = out / (STATE_FILE + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, out / STATE_FILE)
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+class _MetricsLog:
+    """metrics.jsonl, cut back to the resumed step so a resumed curve has no duplicate steps."""
+
+    def __init__(self, path: Path, keep_through: int) -> None:
+        self.rows: list[dict[str, Any]] = []
+        if path.is_file():
+            for line in path.read_text().splitlines():
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line torn by a kill
+                if isinstance(row, dict) and int(row.get("step", 0)) <= keep_through:
+                    self.rows.append(row)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
+        os.replace(tmp, path)
+        self._file = path.open("a")
+
+    def append(self, row: dict[str, Any]) -> None:
+        self.rows.append(row)
+        self._file.write(json.dumps(row) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()
