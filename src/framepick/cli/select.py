@@ -29,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--query-image", metavar="PATH", help="find frames that look like this picture")
     parser.add_argument("-k", type=int, default=8, help="how many frames to choose (default 8)")
     parser.add_argument(
-        "--method", help="selection method (see 'framepick methods'; default kframes, or topk with --scores)"
+        "--method", help="selection method (see 'framepick methods'; default kframes, or topk with --scores); "
+        "a learned one as NAME=CKPT_DIR (from 'framepick train')"
     )
     parser.add_argument("--encoder", default="auto", help="feature encoder (see 'framepick encoders'; default auto)")
     parser.add_argument("--method-params", metavar="JSON", help='method hyper-parameters as a JSON object, e.g. \'{"alpha": 2}\'')
@@ -64,6 +65,13 @@ def run(args: argparse.Namespace) -> int:
     if args.video is None and (args.frames_dir or args.sheet):
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
     params = _method_params(args.method_params)
+    if args.method and "=" in args.method:
+        # NAME=CKPT_DIR, as in `eval --methods`: a learned selector and its trained checkpoint.
+        name, _, checkpoint = args.method.partition("=")
+        if not name.strip() or not checkpoint.strip():
+            raise InvalidArgumentError(f"--method {args.method!r}: write NAME or NAME=CHECKPOINT_DIR")
+        args.method = name.strip()
+        params = {**params, "checkpoint": checkpoint.strip()}
 
     if args.scores:
         scores = _read_scores(Path(args.scores))
