@@ -155,8 +155,10 @@ def plackett_luce_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> tuple
         log_p = torch.log_softmax(masked, dim=-1)
         chosen = actions[:, step]
         total = total + log_p[rows, chosen]
-        p = log_p.exp()
-        entropy = entropy - torch.where(available, p * log_p, torch.zeros_like(p)).sum(dim=-1)
+        # Taken frames have log p = -inf; zero them *before* multiplying, or 0 * -inf puts NaN
+        # into the backward pass even though the forward value is masked out.
+        safe_log_p = log_p.masked_fill(~available, 0.0)
+        entropy = entropy - (safe_log_p.exp().masked_fill(~available, 0.0) * safe_log_p).sum(dim=-1)
         available = available.clone()
         available[rows, chosen] = False
     return total, entropy / max(k, 1)
