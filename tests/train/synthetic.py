@@ -57,6 +57,8 @@ def make_episodes(count: int, *, seed: int, total: int = 64, span: int = 5) -> l
         similarity = np.full((4, total), 0.1, dtype=np.float32)
         similarity[0, in_span] = 0.5
         similarity[1:, :] += rng.uniform(0, 0.05, size=(3, total)).astype(np.float32)
+        # The correct option describes the evidence (MSJoE's option-derived queries can find it).
+        options = unit(np.concatenate([(u + 0.1 * rng.normal(size=DIM))[None], rng.normal(size=(3, DIM))]))
         sample = Sample(
             id=f"syn-{seed}-{i}", video=f"/synthetic/{seed}-{i}.mp4", question="which?",
             options=("a", "b", "c", "d"), answer="A", spans=((float(start), float(start + span - 1)),),
@@ -64,7 +66,7 @@ def make_episodes(count: int, *, seed: int, total: int = 64, span: int = 5) -> l
         episodes.append(
             Episode(
                 id=f"{sample.id}:text", sample=sample, mode="text", frames=frames, query=query,
-                option_queries=unit(rng.normal(size=(4, DIM))), timestamps=timestamps, in_span=in_span,
+                option_queries=options, timestamps=timestamps, in_span=in_span,
                 answer_similarity=similarity, correct=0,
             )
         )
