@@ -108,9 +108,23 @@ class Policy(nn.Module, ABC):
     def frame_scores(self, obs: Observation) -> torch.Tensor:
         """[T] one score per candidate; higher means more likely to be chosen."""
 
-    @abstractmethod
-    def select(self, obs: Observation, k: int) -> torch.Tensor:
-        """[min(k,T)] distinct positions, deterministic (no sampling noise)."""
+    def select(self, obs: Observation, k: int, **options: Any) -> torch.Tensor:
+        """[min(k,T)] distinct positions, sorted, deterministic (no sampling noise)."""
+        return self.choose(obs, k, **options)[0]
+
+    def choose(self, obs: Observation, k: int, **options: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """(positions as :meth:`select`, per-frame scores as :meth:`frame_scores`) from one forward pass.
+
+        What a registered selector calls. By default the positions are the top-k of the scores; a
+        policy whose choice is not a function of its per-frame scores overrides this.
+        """
+        scores = self.frame_scores(obs)
+        return self.select_from_scores(obs, scores, k, **options), scores
+
+    def select_from_scores(self, obs: Observation, scores: torch.Tensor, k: int, **options: Any) -> torch.Tensor:
+        """Positions given :meth:`frame_scores` already computed: the k best, ties to the earlier frame."""
+        check_int("k", k, low=1)
+        return top_k_positions(scores, k)
 
     def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
         """[group, min(k,T)] subsets drawn from the policy, each of distinct positions."""
@@ -125,6 +139,12 @@ class Policy(nn.Module, ABC):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def top_k_positions(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """The ``min(k, T)`` highest scores' positions, ties to the earlier position, sorted by position."""
+    order = torch.argsort(-scores.detach(), stable=True)[: min(k, scores.shape[0])]
+    return torch.sort(order).values
 
 
 def gumbel_top_k(logits: torch.Tensor, k: int, group: int, generator: torch.Generator) -> torch.Tensor:

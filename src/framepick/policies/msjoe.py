@@ -190,14 +190,6 @@ class MSJoESampler(Policy):
         channels = self.similarity_channels(obs)
         return self.log_scale.exp() * (self.unet(channels) + channels[0])
 
-    def select(self, obs: Observation, k: int) -> torch.Tensor:
-        check_int("k", k, low=1)
-        scores = self.frame_scores(obs)
-        k = min(k, scores.shape[0])
-        # Stable order on ties (earlier frame first), as top-k retrieval does.
-        order = torch.argsort(-scores, stable=True)[:k]
-        return torch.sort(order).values
-
     def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
         check_int("k", k, low=1)
         check_int("group", group, low=1)

@@ -167,6 +167,10 @@ class RefocusPolicy(Policy):
         frames = self._check_frames(obs)
         return self._logits(frames, obs.query.to(frames.dtype).unsqueeze(0), self._logit_scale())[0]
 
+    def choose(self, obs: Observation, k: int, **options) -> tuple[torch.Tensor, torch.Tensor]:
+        # The choice is a greedy rollout, not a top-k of the first step's scores.
+        return self.select(obs, k), self.frame_scores(obs)
+
     def select(self, obs: Observation, k: int) -> torch.Tensor:
         check_int("k", k, low=1)
         length = self._check_frames(obs).shape[0]

@@ -142,13 +142,6 @@ class TSPOAgent(Policy):
         sim_frame = F.cosine_similarity(obs.frames, obs.query.unsqueeze(0), dim=-1)
         return sim_event + sim_frame
 
-    def select(self, obs: Observation, k: int) -> torch.Tensor:
-        scores = self.frame_scores(obs)
-        k = min(k, scores.shape[0])
-        # Stable order on ties (earlier frame first), as top-k retrieval does.
-        order = torch.argsort(-scores, stable=True)[:k]
-        return torch.sort(order).values
-
     def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
         return gumbel_top_k(self.frame_scores(obs) / self.temperature, k, group, generator)
 

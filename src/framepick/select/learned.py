@@ -44,6 +44,10 @@ class LearnedSelector(Selector):
 
         return load_policy(self.checkpoint, method=self.name)
 
+    def policy_options(self) -> dict:
+        """Keyword options this selector passes to the policy's :meth:`~framepick.policies.base.Policy.choose`."""
+        return {}
+
     def select(self, inputs: SelectorInput, k: int, rng: np.random.Generator) -> SelectorOutput:
         import torch
 
@@ -62,7 +66,7 @@ class LearnedSelector(Selector):
             inputs.features.embeddings, inputs.query_embedding, inputs.option_embeddings, inputs.question
         )
         with torch.no_grad():
-            positions = policy.select(obs, k).numpy().astype(np.int64)
-            scores = policy.frame_scores(obs).numpy().astype(np.float64)
-        positions = np.unique(positions)
+            chosen, scores_t = policy.choose(obs, k, **self.policy_options())
+        positions = np.unique(chosen.numpy().astype(np.int64))
+        scores = scores_t.numpy().astype(np.float64)
         return SelectorOutput(positions=positions, scores=scores[positions])
