@@ -9,10 +9,8 @@ import dataclasses
 
 from framepick.errors import InvalidArgumentError
 from framepick.registry import selectors
-from framepick.select import aks, bolt, kframes, topk, tspo, uniform  # noqa: F401  (registers them)
-from framepick.select import videoitg  # noqa: F401
-from framepick.select import refocus  # noqa: F401
-from framepick.select import msjoe  # noqa: F401
+from framepick.select import aks, bolt, kframes, topk, uniform  # noqa: F401  (registers them)
+from framepick.select import msjoe, refocus, tspo, videoitg  # noqa: F401  (learned; torch loads only on use)
 from framepick.select.base import Selector, SelectorInput, SelectorOutput, check_k
 from framepick.select.clips_io import (
     clips_to_json,
