@@ -2,8 +2,8 @@
 
     python benchmarks/bench_train.py [--methods tspo,refocus,msjoe,videoitg] [--dim 384] [--runs 30]
 
-forward  median wall time of ``policy.select(obs, 32)`` plus ``frame_scores`` (what
-         ``--method NAME=CKPT`` runs per question) on 1,024 candidates of width ``--dim``, against
+forward  median wall time of ``policy.choose(obs, 32)`` (the positions and per-frame scores that
+         ``--method NAME=CKPT`` computes per question) on 1,024 candidates of width ``--dim``, against
          the baseline measured in the same run: one ``[T,D] @ [D]`` similarity plus argsort, i.e.
          top-k retrieval. Target: < 20 ms each.
 updates  trainer steps per second with group size 8 on 128 candidates (``train_step`` of
@@ -68,8 +68,7 @@ def bench_forward(methods: list[str], dim: int, candidates: int, runs: int) -> N
 
         def forward() -> None:
             with torch.no_grad():
-                policy.select(obs, 32)
-                policy.frame_scores(obs)
+                policy.choose(obs, 32)
 
         seconds = median_seconds(forward, runs)
         verdict = "ok" if seconds < 0.020 else "OVER"

@@ -87,19 +87,17 @@ class LocalWindowAttention(nn.Module):
         q = (q + positions).view(length, self.heads, head_dim)
         k = k + positions
         before, after = self.window // 2, self.window - self.window // 2 - 1
-        # One slice of the padded keys/values per window offset: w cheap [T,D] products instead of
-        # a [T,T] score matrix or a [T,w,D] copy of the windows.
-        k_pad = F.pad(k, (0, 0, before, after)).view(-1, self.heads, head_dim)
-        v_pad = F.pad(v, (0, 0, before, after)).view(-1, self.heads, head_dim)
-        logits = torch.stack(
-            [(q * k_pad[o : o + length]).sum(-1) for o in range(self.window)], dim=-1
-        ) / head_dim**0.5  # [T, H, w]
+        # Each frame's window as a strided view of the padded keys/values ([T, H, hd, w], no copy):
+        # no [T, T] score matrix and no materialised windows.
+        k_win = F.pad(k, (0, 0, before, after)).view(-1, self.heads, head_dim).unfold(0, self.window, 1)
+        v_win = F.pad(v, (0, 0, before, after)).view(-1, self.heads, head_dim).unfold(0, self.window, 1)
+        logits = torch.einsum("thd,thdw->thw", q, k_win) / head_dim**0.5
         offsets = torch.arange(self.window) - before
         target = torch.arange(length).unsqueeze(1) + offsets  # [T, w] source frame of each slot
         valid = (target >= 0) & (target < length)
         logits = logits.masked_fill(~valid.unsqueeze(1), float("-inf"))
         weights = torch.softmax(logits, dim=-1)
-        mixed = sum(weights[..., o : o + 1] * v_pad[o : o + length] for o in range(self.window))
+        mixed = torch.einsum("thw,thdw->thd", weights, v_win)
         return self.out(mixed.reshape(length, dim))
 
 
