@@ -18,7 +18,7 @@ from needle_video import NEEDLE_SPAN, eval_cache, needle_row, needle_videos, wri
 import framepick
 from framepick.answer import OfflineAnswerer, OfflineAnswererConfig
 from framepick.cli.main import main
-from framepick.errors import InvalidArgumentError, UnknownNameError
+from framepick.errors import InvalidArgumentError, ModelError, UnknownNameError
 from framepick.eval import RECORD_KEYS, TIMELINE_KEYS, parse_method_specs, read_records, read_timelines, run_eval
 from framepick.eval.records import record_key
 from framepick.video.candidates import GridSpec
@@ -179,8 +179,8 @@ def test_method_specs():
     assert [s.label for s in specs] == ["uniform", "topk"]
     with pytest.raises(UnknownNameError, match="did you mean 'topk'"):
         parse_method_specs("topkk")
-    with pytest.raises(UnknownNameError, match="unknown selector 'tspo'"):
-        parse_method_specs("tspo=runs/ckpt")  # learned methods: accepted syntax, unknown name for now
+    with pytest.raises(ModelError, match="'runs/no-such-ckpt' is not a folder"):
+        parse_method_specs("tspo=runs/no-such-ckpt")  # learned methods: the checkpoint is checked up front
     with pytest.raises(InvalidArgumentError, match="no parameter 'checkpoint'"):
         parse_method_specs("topk=runs/ckpt")  # the checkpoint is passed on to the selector
     with pytest.raises(InvalidArgumentError, match="NAME=CHECKPOINT_DIR"):

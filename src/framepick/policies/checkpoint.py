@@ -13,8 +13,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from framepick.errors import ModelError
 
 META_FILE = "policy.json"
@@ -27,6 +25,8 @@ _lock = threading.Lock()
 
 def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str, Any] | None = None) -> Path:
     """Write ``policy`` (weights + config) to ``folder``, atomically per file; returns the folder."""
+    import torch
+
     from framepick import __version__
 
     out = Path(folder)
@@ -50,7 +50,10 @@ def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str,
 
 
 def read_meta(folder: str | Path) -> dict[str, Any]:
-    """The checkpoint's ``policy.json``, or a one-line :class:`ModelError` saying what is wrong."""
+    """The checkpoint's ``policy.json``, or a one-line :class:`ModelError` saying what is wrong.
+
+    Needs no torch, so a command can check its checkpoints before it loads or decodes anything.
+    """
     path = Path(folder)
     meta_path = path / META_FILE
     if not path.is_dir():
@@ -72,6 +75,8 @@ def load_policy(folder: str | Path, *, method: str | None = None):
     ``method`` (when given) must match the checkpoint's, so ``--method tspo=DIR`` cannot silently
     run a ReFoCUS checkpoint.
     """
+    import torch
+
     from framepick.policies import policy_class
 
     path = Path(folder).resolve()

@@ -30,8 +30,17 @@ class LearnedSelector(Selector):
     learned: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
-        if self.checkpoint is not None and (not isinstance(self.checkpoint, str) or not self.checkpoint.strip()):
+        if self.checkpoint is None:
+            return
+        if not isinstance(self.checkpoint, str) or not self.checkpoint.strip():
             raise InvalidArgumentError(f"{self.name} checkpoint must be a folder path, got {self.checkpoint!r}")
+        from framepick.errors import ModelError
+        from framepick.policies.checkpoint import read_meta
+
+        # Fail when the method is named (e.g. parsing `eval --methods`), not after videos are prepared.
+        meta = read_meta(self.checkpoint)
+        if meta["method"] != self.name:
+            raise ModelError(f"checkpoint {self.checkpoint!r} holds a {meta['method']!r} policy, not {self.name!r}")
 
     def load(self):
         """(policy, meta) from :attr:`checkpoint`; a one-line error when there is none."""
