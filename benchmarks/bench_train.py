@@ -17,32 +17,20 @@ torch's thread count (default: torch's choice for this machine).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
 
+from bench_select import median_seconds  # benchmarks/ is on sys.path when a script here runs
 from framepick.policies import build_policy
 from framepick.policies.base import make_observation
 from framepick.train.config import default_train_config
 from framepick.train.loop import train_step
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "train"))
-
-
-def median_seconds(call: Callable[[], object], runs: int) -> float:
-    call()
-    call()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def unit_rows(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:

@@ -14,16 +14,11 @@ from framepick.policies.base import make_observation
 from framepick.policies.msjoe import CHANNELS, MSJoEConfig, MSJoESampler
 from framepick.train.grpo import reinforce_loss
 
+from policies.threads import one_thread  # noqa: F401  (autouse)
+
 DIM = 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """These tensors are tiny: a second intra-op thread only adds contention on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_obs(length: int, options: int = 3, seed: int = 0):

@@ -16,16 +16,11 @@ from framepick.policies.base import make_observation, plackett_luce_log_prob
 from framepick.policies.refocus import RefocusConfig, RefocusPolicy
 from framepick.train.grpo import clipped_surrogate_loss, group_advantages
 
+from policies.threads import one_thread  # noqa: F401  (autouse)
+
 DIM = 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: intra-op threads add only synchronisation, which a busy machine makes slow."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def random_obs(length: int, seed: int = 0, dim: int = DIM):

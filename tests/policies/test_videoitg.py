@@ -24,17 +24,11 @@ from framepick.policies.instruction import (
 from framepick.policies.videoitg import VideoITGClassifier, VideoITGConfig
 from framepick.train.grpo import weighted_bce_loss
 
+from policies.threads import one_thread  # noqa: F401  (autouse)
+
 DIM = 16
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tensors here are tiny: OpenMP hand-offs between threads cost more than the arithmetic
-    (several times over on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

@@ -68,3 +68,18 @@ def progress_from_args(args: argparse.Namespace) -> bool:
     if args.progress:
         return True
     return sys.stderr.isatty()
+
+
+def json_object_arg(text: str | None, flag: str) -> dict:
+    """The JSON object given to ``flag`` (``{}`` when absent), or a one-line error naming the flag."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgumentError(f"{flag} is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(f"{flag} must be a JSON object, got {type(value).__name__}")
+    return value

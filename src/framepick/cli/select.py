@@ -7,7 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
+from framepick.cli.common import (
+    add_cache_args,
+    add_grid_args,
+    cache_from_args,
+    finish_grid_args,
+    json_object_arg,
+    progress_from_args,
+)
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -148,15 +155,7 @@ def _chosen_frames(selection):
 
 
 def _method_params(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"--method-params is not valid JSON: {exc.msg} at column {exc.colno}") from None
-    if not isinstance(params, dict):
-        raise InvalidArgumentError(f"--method-params must be a JSON object, got {type(params).__name__}")
-    return params
+    return json_object_arg(text, "--method-params")
 
 
 def _read_scores(path: Path):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from framepick.cli.common import (
     cache_from_args,
     finish_grid_args,
     grid_from_args,
+    json_object_arg,
     progress_from_args,
 )
 from framepick.errors import InvalidArgumentError
@@ -112,14 +112,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _policy_params(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        params = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"--policy-params is not valid JSON: {exc.msg}") from None
-    if not isinstance(params, dict):
-        raise InvalidArgumentError("--policy-params must be a JSON object")
+    params = json_object_arg(text, "--policy-params")
     if "dim" in params:
         raise InvalidArgumentError("--policy-params cannot set dim: it is the encoder's width")
     return params
