@@ -102,6 +102,11 @@ def select_frames(
             f"method {method!r} picks frames for a query: give a non-empty question or a query image"
         )
     grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
+    if encoder == "auto" and getattr(selector, "checkpoint", None):
+        # A learned policy only understands the features it was trained on: auto means those.
+        from framepick.policies.checkpoint import read_meta
+
+        encoder = read_meta(selector.checkpoint).get("encoder") or encoder
     encoder_obj = _load_encoder(encoder, query) if selector.needs & {"scores", "features"} else None
     prepared = pipeline.prepare_video(
         video,

@@ -46,6 +46,11 @@ def test_train_then_select_and_eval_with_the_checkpoint(manifests, needle_videos
     selection = json.loads(capsys.readouterr().out)
     assert selection["method"] == "tspo" and len(selection["frames"]) == 4
     assert selection["params"]["checkpoint"] == str(out)
+    assert meta["encoder"] == "offline"
+    # --encoder auto means the encoder the checkpoint was trained on.
+    assert main(["select", str(needle_videos["needle"]), "-q", NEEDLE_QUESTION, "-k", "4", "--candidates", "32",
+                 "--method", f"tspo={out}", "--cache-dir", str(eval_cache), "--quiet"]) == 0
+    assert json.loads(capsys.readouterr().out)["frames"] == selection["frames"]
 
     run_dir = tmp_path / "run"
     code = main(["eval", "--manifest", str(manifests[1]), "--methods", f"topk,tspo={out}", "-k", "4",

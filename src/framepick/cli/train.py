@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     val_episodes = episodes(args.val_manifest) if args.val_manifest else []
     result = train_policy(
         args.method, train_episodes, val_episodes, out, config=config, answerer=answerer,
-        encoder_id=encoder.id, policy_config=policy_params, progress=progress,
+        encoder_id=encoder.id, encoder_spec=args.encoder, policy_config=policy_params, progress=progress,
     )
     best = "" if result.best_score is None else f", best val hit@k {result.best_score:.3f} at step {result.best_step}"
     line = (f"{args.method}: {result.steps_done}/{config.steps} steps, {len(train_episodes)} train / "

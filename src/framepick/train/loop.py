@@ -75,10 +75,15 @@ def train_policy(
     config: TrainConfig,
     answerer: Any,
     encoder_id: str,
+    encoder_spec: str | None = None,
     policy_config: dict[str, Any] | None = None,
     progress: bool = False,
 ) -> TrainResult:
-    """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run."""
+    """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run.
+
+    ``encoder_spec`` (e.g. ``offline``) is stored in the checkpoint so that ``select`` with
+    ``--encoder auto`` loads the encoder the policy was trained on.
+    """
     from tqdm import tqdm
 
     if not train_episodes:
@@ -108,7 +113,7 @@ def train_policy(
     extra = {"encoder_id": encoder_id}
 
     def checkpoint_meta(step: int, score: float | None) -> dict[str, Any]:
-        return {"trained_steps": step, "val_score": score, "train_config": config.to_dict()}
+        return {"trained_steps": step, "val_score": score, "train_config": config.to_dict(), "encoder": encoder_spec}
 
     def validate(step: int) -> None:
         if not val_episodes:
