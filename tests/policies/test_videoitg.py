@@ -290,10 +290,18 @@ def test_gradients_reach_every_parameter() -> None:
         assert parameter.grad is not None and parameter.grad.abs().sum() > 0, name
 
 
-def test_supervised_only() -> None:
-    model = policy()
-    with pytest.raises(NotImplementedError, match="supervision"):
-        model.sample(observation(10), 2, 4, torch.Generator().manual_seed(0))
+def test_supervised_only(tmp_path) -> None:
+    from framepick.policies.base import SamplingPolicy
+    from framepick.train.config import default_train_config
+    from framepick.train.loop import train_policy
+    from train.synthetic import answerer, make_episodes
+
+    assert not isinstance(policy(), SamplingPolicy)
+    episodes = make_episodes(2, seed=0)
+    config = default_train_config("videoitg", objective="grpo")
+    with pytest.raises(InvalidArgumentError, match="videoitg is trained with supervision .*cannot sample subsets for grpo"):
+        train_policy("videoitg", episodes, [], tmp_path / "out", config=config, answerer=answerer(), encoder_id="stub")
+    assert not (tmp_path / "out").exists()
 
 
 def test_checkpoint_round_trip_and_selector(tmp_path) -> None:

@@ -4,8 +4,8 @@ A policy sees an :class:`Observation` (the candidates' frozen embeddings, the qu
 embeddings of "question + option" texts when a method uses them) and
 
 - :meth:`Policy.select` picks ``k`` distinct candidate positions deterministically (inference);
-- :meth:`Policy.sample` draws a group of ``k``-subsets for RL (no gradient);
-- :meth:`Policy.log_prob` gives, with gradient, the log-probability and mean entropy of given
+- :meth:`SamplingPolicy.sample` draws a group of ``k``-subsets for RL (no gradient);
+- :meth:`SamplingPolicy.log_prob` gives, with gradient, the log-probability and mean entropy of given
   subsets under the current parameters (for GRPO / REINFORCE ratios);
 - :meth:`Policy.frame_scores` gives one score per candidate (what a user inspects, and what a
   supervised policy is trained on).
@@ -126,19 +126,31 @@ class Policy(nn.Module, ABC):
         check_int("k", k, low=1)
         return top_k_positions(scores, k)
 
-    def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
-        """[group, min(k,T)] subsets drawn from the policy, each of distinct positions."""
-        raise NotImplementedError(f"{type(self).__name__} is trained with supervision, not by sampling")
-
-    def log_prob(self, obs: Observation, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(log-probability [G], mean per-step entropy [G]) of ``actions`` [G,k], with gradient."""
-        raise NotImplementedError(f"{type(self).__name__} is trained with supervision, not by sampling")
-
-    def set_temperature(self, temperature: float) -> None:
-        """Sampling temperature for the next :meth:`sample` / :meth:`log_prob` calls (if the policy has one)."""
-
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+class SamplingPolicy(Policy):
+    """A policy trained by sampling subsets and rewarding them (GRPO / REINFORCE): TSPO, ReFoCUS, MSJoE.
+
+    A supervised policy (VideoITG) is a plain :class:`Policy`; the trainer refuses to pair it with
+    a sampling objective.
+    """
+
+    @abstractmethod
+    def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
+        """[group, min(k,T)] subsets drawn from the policy, each of distinct positions."""
+
+    @abstractmethod
+    def log_prob(self, obs: Observation, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(log-probability [G], mean per-step entropy [G]) of ``actions`` [G,k], with gradient."""
+
+    def set_temperature(self, temperature: float) -> None:
+        """Sampling temperature for the next :meth:`sample` / :meth:`log_prob` calls.
+
+        Policies whose logit scale is learned (ReFoCUS, MSJoE) keep this default and ignore the
+        trainer's schedule; TSPO anneals it (0.025 -> 0.01).
+        """
 
 
 def top_k_positions(scores: torch.Tensor, k: int) -> torch.Tensor:

@@ -54,8 +54,8 @@ from torch import nn
 from framepick.errors import InvalidArgumentError
 from framepick.policies.base import (
     Observation,
-    Policy,
     PolicyConfig,
+    SamplingPolicy,
     check_float,
     check_int,
     gumbel_top_k,
@@ -153,7 +153,7 @@ class UNet1d(nn.Module):
         return self.head(hidden)[0, 0, :length]
 
 
-class MSJoESampler(Policy):
+class MSJoESampler(SamplingPolicy):
     """MSJoE's sampler: logits = scale * (U-Net(similarity channels) + standardised question similarity)."""
 
     method: ClassVar[str] = "msjoe"

@@ -64,7 +64,7 @@ import torch
 from torch import nn
 
 from framepick.errors import InvalidArgumentError
-from framepick.policies.base import Observation, Policy, PolicyConfig, check_float, check_int
+from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, check_float, check_int
 
 
 @dataclass(frozen=True)
@@ -82,7 +82,7 @@ class RefocusConfig(PolicyConfig):
         check_float("value_gain", self.value_gain, low=0.0)
 
 
-class RefocusPolicy(Policy):
+class RefocusPolicy(SamplingPolicy):
     """ReFoCUS policy: k frames chosen one by one, each step attending over all candidates."""
 
     method: ClassVar[str] = "refocus"
@@ -101,9 +101,6 @@ class RefocusPolicy(Policy):
         nn.init.orthogonal_(self.value_head.weight, gain=config.value_gain)
         nn.init.zeros_(self.value_head.bias)
         self.log_logit_scale = nn.Parameter(torch.tensor(math.log(math.sqrt(dim) / config.init_temperature)))
-
-    def set_temperature(self, temperature: float) -> None:
-        """No-op: the logit scale is a learned parameter, not an annealed temperature."""
 
     def _check_frames(self, obs: Observation) -> torch.Tensor:
         frames = obs.frames

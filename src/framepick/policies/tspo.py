@@ -37,8 +37,8 @@ from torch import nn
 from framepick.errors import InvalidArgumentError
 from framepick.policies.base import (
     Observation,
-    Policy,
     PolicyConfig,
+    SamplingPolicy,
     check_float,
     check_int,
     gumbel_top_k,
@@ -101,7 +101,7 @@ class LocalWindowAttention(nn.Module):
         return self.out(mixed.reshape(length, dim))
 
 
-class TSPOAgent(Policy):
+class TSPOAgent(SamplingPolicy):
     """TSPO's temporal agent: S = cos(event features, query) + cos(frame features, query)."""
 
     method: ClassVar[str] = "tspo"

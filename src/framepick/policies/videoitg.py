@@ -24,7 +24,7 @@ and classifies every frame as relevant or not. Here, at CPU size, on frozen feat
   gives one logit per frame, :meth:`VideoITGClassifier.frame_scores`.
 - **Training.** Supervised, per-frame binary cross-entropy against the evidence labels with
   positives weighted min(5, sqrt(negatives / positives)) (``framepick train videoitg``, objective
-  ``bce``); :meth:`sample` / :meth:`log_prob` are not defined.
+  ``bce``); it is a plain :class:`~framepick.policies.base.Policy`, not a sampling one.
 
 Inference (:meth:`VideoITGClassifier.select`) follows Sec 3.2: the question's instruction type
 decides how the top frames are spread over the sigmoid relevance p = sigmoid(logits)

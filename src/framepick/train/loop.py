@@ -33,7 +33,8 @@ import numpy as np
 import torch
 
 from framepick.errors import InvalidArgumentError
-from framepick.policies import build_policy
+from framepick.policies import build_policy, policy_class
+from framepick.policies.base import SamplingPolicy
 from framepick.policies.checkpoint import save_policy
 from framepick.train.config import TrainConfig
 from framepick.train.curve import write_curve
@@ -88,6 +89,10 @@ def train_policy(
 
     if not train_episodes:
         raise InvalidArgumentError("no training episodes: the manifest gave no usable samples")
+    if config.objective != "bce" and not issubclass(policy_class(method), SamplingPolicy):
+        raise InvalidArgumentError(
+            f"{method} is trained with supervision (objective bce); it cannot sample subsets for {config.objective}"
+        )
     dim = int(train_episodes[0].frames.shape[1])
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
