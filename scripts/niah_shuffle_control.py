@@ -24,13 +24,14 @@ import numpy as np
 
 import framepick
 from framepick.data.manifest import read_manifest
+from framepick.eval.metrics import span_hits
 from framepick.eval.runner import parse_method_specs
 
 TASK = {"text": "needle-text", "image": "needle-image"}
 
 
 def hit(selection, spans) -> bool:
-    return any(a <= t <= b for t in selection.timestamps for a, b in spans)
+    return any(span_hits(selection.timestamps, spans))
 
 
 def swapped_partners(samples, pool, rng: np.random.Generator) -> list:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
-from framepick.eval.metrics import wilson_interval
+from framepick.eval.metrics import frames_in_spans, span_hits, wilson_interval
 from framepick.eval.records import read_records
 
 ROWS = {"Text questions (needle-text rows, text query)": ("needle-text", "text"),
@@ -41,8 +41,9 @@ def main() -> None:
         for (method, k), rows in groups.items():
             n = len(rows)
             correct = sum(bool(r.get("correct")) for r in rows)
-            hits = sum(any(a <= f["timestamp"] <= b for f in r["frames"] for a, b in r["spans"]) for r in rows)
-            inside = [sum(any(a <= f["timestamp"] <= b for a, b in r["spans"]) for f in r["frames"]) / max(1, len(r["frames"])) for r in rows]
+            times = [[f["timestamp"] for f in r["frames"]] for r in rows]
+            hits = sum(any(span_hits(t, r["spans"])) for t, r in zip(times, rows))
+            inside = [sum(frames_in_spans(t, r["spans"])) / max(1, len(t)) for t, r in zip(times, rows)]
             print(f"| {method} | {k} | {n} | {cell(correct, n)} | {cell(hits, n)} | {100 * sum(inside) / n:.1f} |")
 
 

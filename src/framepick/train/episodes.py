@@ -21,6 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.eval.metrics import frames_in_spans
 from framepick.types import Sample, option_position
 
 logger = logging.getLogger(__name__)
@@ -116,9 +117,7 @@ def build_episodes(
         else:
             option_queries = np.zeros((0, features.shape[1]), dtype=np.float32)
         timestamps = np.asarray(prepared.timestamps, dtype=np.float64)
-        in_span = np.zeros(timestamps.shape[0], dtype=bool)
-        for start, end in sample.spans:
-            in_span |= (timestamps >= start) & (timestamps <= end)
+        in_span = np.asarray(frames_in_spans(timestamps.tolist(), sample.spans), dtype=bool)
         similarity = correct = None
         if sample.answer is not None and len(sample.options) >= 2:
             answer_features = prepared.features[answer_encoder.id].embeddings
