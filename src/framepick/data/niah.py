@@ -196,8 +196,8 @@ def synthesize_niah(
         raise InvalidArgumentError(f"output folder {str(out)!r} is a file")
     segments = Path(cache_dir).expanduser() if cache_dir is not None else out / "segments"
 
-    clips = _usable_clips(lib, config.canonical)
-    _check_library(clips, config)
+    clips, dropped = _usable_clips(lib, config.canonical)
+    _check_library(clips, dropped, lib, config)
     plans = [_plan_video(clips, config, seed, i) for i in range(count)]
 
     for folder in (out, out / "videos", out / "queries", segments):
@@ -244,47 +244,68 @@ def synthesize_niah(
 # -- library -> usable clips ---------------------------------------------------------------------
 
 
-def _usable_clips(lib: Library, canonical: Canonical) -> list[_Clip]:
-    """Entries long enough for one inserted GOP and one left out for the image query."""
+def _usable_clips(lib: Library, canonical: Canonical) -> tuple[list[_Clip], list[tuple[str, str]]]:
+    """Entries long enough for one inserted GOP and one left out for the image query, and the
+    (id, reason) of the present entries that are not."""
     from framepick.video.probe import probe
 
     gop_seconds = canonical.gop_frames / canonical.fps
-    clips = []
+    clips: list[_Clip] = []
+    dropped: list[tuple[str, str]] = []
     for entry in lib.clips:
         try:
             index = probe(entry.file)
         except FramepickError as exc:
             logger.warning("clip %r skipped: %s", entry.id, exc)
+            dropped.append((entry.id, str(exc)))
             continue
         end = index.info.duration_seconds if entry.end is None else min(entry.end, index.info.duration_seconds)
         num_gops = int(math.floor((end - entry.start) / gop_seconds + 1e-9))
         if num_gops < 2:
-            logger.warning(
-                "clip %r skipped: %.2f s is shorter than 2 GOPs (%.2f s)", entry.id, max(0.0, end - entry.start), 2 * gop_seconds
-            )
+            why = f"{max(0.0, end - entry.start):.2f} s is shorter than 2 GOPs ({2 * gop_seconds:.2f} s)"
+            logger.warning("clip %r skipped: %s", entry.id, why)
+            dropped.append((entry.id, why))
             continue
         key = segment_key(
             "clip", canonical, source=index.info.content_hash, start=entry.start, frames=num_gops * canonical.gop_frames
         )
         clips.append(_Clip(entry=entry, key=key, num_gops=num_gops))
-    return clips
+    return clips, dropped
 
 
-def _check_library(clips: Sequence[_Clip], config: NiahConfig) -> None:
+def _check_library(clips: Sequence[_Clip], dropped: Sequence[tuple[str, str]], lib: Library, config: NiahConfig) -> None:
+    """Fail before any work when the usable clips cannot make one video, saying what is missing.
+
+    A video holds ``needles + decoys`` groups, and each picture question needs ``MIN_OPTIONS - 1``
+    wrong descriptions from groups the video does not hold, so the library needs
+    ``needles + decoys + MIN_OPTIONS - 1`` usable groups."""
     groups = {c.entry.group for c in clips}
     needle_groups = {c.entry.group for c in clips if c.entry.can_be_needle}
+    need = config.needles + config.decoys + MIN_OPTIONS - 1
+    if clips and len(needle_groups) >= config.needles and len(groups) >= need:
+        return
     if not clips:
-        raise InvalidArgumentError("the clip library has no usable clips (all absent, unreadable or too short)")
-    if len(needle_groups) < config.needles:
-        raise InvalidArgumentError(
+        problem = "the clip library has no usable clips"
+    elif len(needle_groups) < config.needles:
+        problem = (
             f"the clip library has {len(needle_groups)} usable group(s) of clips with 'qa' (needle candidates); "
             f"needles={config.needles} needs that many"
         )
-    if len(groups) < config.needles + config.decoys + 1:
-        raise InvalidArgumentError(
-            f"the clip library has {len(groups)} usable clip group(s); needles={config.needles} plus "
-            f"decoys={config.decoys} plus at least one group left for wrong options needs {config.needles + config.decoys + 1}"
+    else:
+        problem = (
+            f"the clip library has {len(groups)} usable clip group(s); needles={config.needles} plus decoys={config.decoys} "
+            f"plus {MIN_OPTIONS - 1} groups left out of each video for the picture questions' wrong options needs {need}"
         )
+    unused = [(c.id, c.reason) for c in lib.skipped] + list(dropped)
+    if unused:
+        problem += f" ({len(unused)} of {len(lib.clips) + len(lib.skipped)} clips unusable: " + "; ".join(
+            f"{name}: {why}" for name, why in unused
+        ) + ")"
+    hint = lib.install_hint()
+    remedies = ([f"install the missing clips ({hint})"] if hint else []) + ["add clips to a library file (docs/niah.md)"]
+    if config.decoys:
+        remedies.append("lower --decoys")
+    raise InvalidArgumentError(f"{problem}; {', or '.join(remedies)}")
 
 
 # -- planning ------------------------------------------------------------------------------------
@@ -345,7 +366,7 @@ def _pick(rng: np.random.Generator, pool: list[_Clip], n: int, used_groups: set[
         if clip.entry.group not in used_groups:
             chosen.append(clip)
             used_groups.add(clip.entry.group)
-    if len(chosen) < n:  # _check_library makes this unreachable for needles; decoys may still run out
+    if len(chosen) < n:  # _check_library makes this unreachable; kept so a future caller cannot loop silently
         raise InvalidArgumentError(
             f"the clip library has too few clip groups for {n} more clip(s) outside the {len(used_groups)} already used"
         )

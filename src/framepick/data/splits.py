@@ -58,10 +58,9 @@ def library_sources(library_path: str | Path | None = None) -> dict[str, str]:
     from framepick.data.clip_library import load_library
 
     library = load_library(library_path)
-    sources = {clip.id: clip.path for clip in library.clips}
     # Entries whose file is absent here still name their source; keep them so a split of a suite
-    # made elsewhere groups them the same way.
-    return sources
+    # made elsewhere (where opencv-doc is installed, say) groups them the same way.
+    return {**{clip.id: clip.path for clip in library.skipped}, **{clip.id: clip.path for clip in library.clips}}
 
 
 def split_samples(
