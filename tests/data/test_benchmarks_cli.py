@@ -69,6 +69,69 @@ def test_convert_each_benchmark(cli, tmp_path, bench, annotations, summary):
     assert len(read_manifest(out).samples) == int(summary.split()[0])
 
 
+# The rows each benchmark publishes on the Hugging Face hub as parquet. pyarrow is a dependency, so
+# the default install converts them.
+PARQUET_FORMS = [
+    ("videomme", "videomme/videomme_rows.json", "test-00000-of-00001.parquet"),
+    ("longvideobench", "longvideobench/lvb_rows.jsonl", "validation-00000-of-00001.parquet"),
+    ("mlvu", "mlvu/json/2_needle.json", "2_needle.parquet"),
+    ("egoschema", "egoschema/questions.json", "questions.parquet"),
+]
+
+
+def _fixture_rows(path: Path) -> list[dict]:
+    if path.suffix != ".jsonl":
+        rows = json.loads(path.read_text())
+    else:
+        rows = []
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:  # the fixture's deliberately broken lines
+                continue
+    return [r for r in rows if isinstance(r, dict)]
+
+
+def _parquet_table(rows: list[dict]):
+    """The fixture rows as one parquet table: a column has one type, so rows whose field types
+    differ from the most common ones (deliberately malformed rows) are left out."""
+    import pyarrow as pa
+
+    def shape(row: dict) -> tuple:
+        return tuple(sorted((k, "number" if type(v) in (int, float) else type(v).__name__) for k, v in row.items()))
+
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        common = max({shape(r) for r in rows}, key=lambda sh: sum(shape(r) == sh for r in rows))
+        return pa.Table.from_pylist([r for r in rows if shape(r) == common])
+
+
+@pytest.mark.parametrize("bench, annotations, parquet_name", PARQUET_FORMS)
+def test_official_parquet_converts_like_its_json(cli, tmp_path, bench, annotations, parquet_name):
+    import pyarrow.parquet as pq
+
+    table = _parquet_table(_fixture_rows(FIXTURES / annotations))
+    videos = make_video_tree(tmp_path / "videos", bench)
+    outputs = {}
+    for form in ("json", "parquet"):
+        folder = tmp_path / form
+        folder.mkdir()
+        for side in (FIXTURES / annotations).parent.glob("subset_answers.json"):  # EgoSchema's answers
+            (folder / side.name).write_bytes(side.read_bytes())
+        if form == "json":  # the same rows as the parquet holds them (absent fields are nulls)
+            path = folder / Path(annotations).with_suffix(".json").name
+            path.write_text(json.dumps(table.to_pylist()))
+        else:
+            path = folder / parquet_name
+            pq.write_table(table, path)
+        out = tmp_path / f"{form}.jsonl"
+        code, _, err = cli("--benchmark", bench, "--annotations", str(path), "--videos", str(videos), "--out", str(out))
+        assert code == 0, err
+        outputs[form] = read_manifest(out).samples
+    assert outputs["parquet"] and outputs["parquet"] == outputs["json"]
+
+
 def test_allow_missing_videos_keeps_them(cli, tmp_path):
     videos = tmp_path / "videos"
     videos.mkdir()  # nothing downloaded yet

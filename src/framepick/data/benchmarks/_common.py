@@ -374,35 +374,18 @@ def read_csv(path: Path, required: Sequence[str]) -> list[tuple[str, dict[str, s
 
 
 def read_parquet(path: Path) -> list[dict[str, Any]]:
-    """Rows of a parquet file, via pyarrow or pandas when one is installed (neither is required)."""
+    """Rows of a parquet file (the form Video-MME, LongVideoBench, MLVU and EgoSchema publish on the
+    Hugging Face hub), as plain Python values: list columns become lists, as JSON would give."""
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found]
-    except ImportError:
-        pq = None
+        import pyarrow.parquet as pq
+    except ImportError:  # a dependency: absent only in a broken install
+        raise InvalidArgumentError(
+            f"reading {str(path)!r} needs pyarrow, a framepick dependency that is missing here (pip install pyarrow)"
+        ) from None
     try:
-        if pq is not None:
-            return list(pq.read_table(path).to_pylist())
-        try:
-            import pandas as pd  # type: ignore[import-not-found]
-        except ImportError:
-            raise InvalidArgumentError(
-                f"reading {str(path)!r} needs pyarrow or pandas (pip install pyarrow), "
-                "or give the annotations as JSON / JSON Lines"
-            ) from None
-        frame = pd.read_parquet(path)
-        return [_plain(row) for row in frame.to_dict(orient="records")]
-    except InvalidArgumentError:
-        raise
+        return list(pq.read_table(path).to_pylist())
     except Exception as exc:  # noqa: BLE001 - any parquet failure means an unreadable file
         raise InvalidArgumentError(f"annotations {str(path)!r} cannot be read as parquet ({exc})") from None
-
-
-def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
-    """pandas hands list columns back as numpy arrays; make them lists like JSON would."""
-    out = {}
-    for key, value in row.items():
-        out[key] = value.tolist() if hasattr(value, "tolist") and not isinstance(value, (str, bytes)) else value
-    return out
 
 
 def read_records(path: Path, report: LoadReport, list_keys: Sequence[str] = ()) -> list[tuple[str, Any]]:

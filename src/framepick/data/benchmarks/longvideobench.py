@@ -13,7 +13,7 @@ Format, as published by the authors:
   unused) instead of ``candidates``, plus ``video_id``, ``duration_group`` (15 / 60 / 600 / 3600:
   the upper end of the length group in seconds), ``question_category`` and ``topic_category``.
 
-Both are read (JSON array, JSON Lines, or parquet when pyarrow / pandas is installed).
+Both are read (JSON array, JSON Lines, or parquet).
 ``duration_group`` becomes ``duration_bucket`` as its string ("600"), ``question_category`` the
 task type. LongVideoBench's referred moments are given only in the question text, not as time
 spans, so samples carry no spans.

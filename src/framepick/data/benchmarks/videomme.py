@@ -14,7 +14,7 @@ Format, as published by the authors:
   ``sub_category``) holding a ``questions`` list of (``question_id``, ``task_type``, ``question``,
   ``options``, ``answer``).
 
-Both are read: a ``.parquet`` file (needs pyarrow or pandas, neither a dependency), the rows as a
+Both are read: a ``.parquet`` file, the rows as a
 JSON array or JSON Lines (e.g. the parquet exported with ``datasets``' ``to_json``), and the
 nested form. Video-MME gives no per-question time spans and no duration in seconds, only the
 short/medium/long bucket, which becomes ``duration_bucket``.
