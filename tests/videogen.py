@@ -133,3 +133,121 @@ def remux(source: Path, target: Path, **options: str) -> Path:
 
 
 RED, GREEN, BLUE, YELLOW, GREY = (220, 30, 30), (30, 200, 40), (30, 40, 220), (230, 220, 30), (128, 128, 128)
+
+
+# -- MPEG-4 Part 2 with DivX "packed B-frames" ---------------------------------------------------
+
+_VOP_START = b"\x00\x00\x01\xb6"
+_USER_DATA_START = b"\x00\x00\x01\xb2"
+# User data that tells FFmpeg's decoder the stream is packed (the trailing "p"), as DivX 5 wrote it.
+_DIVX_PACKED_TAG = _USER_DATA_START + b"DivX503b1393p"
+
+
+def _vop_type(packet: bytes) -> str:
+    """'I', 'P', 'B' or 'S' from the first VOP header in an MPEG-4 Part 2 packet."""
+    at = packet.find(_VOP_START)
+    if at < 0 or at + 4 >= len(packet):
+        raise ValueError("packet holds no VOP")
+    return "IPBS"[packet[at + 4] >> 6]
+
+
+def _not_coded_vop(ref: bytes) -> bytes:
+    """A 'not coded' P-VOP placeholder (what DivX wrote after packed B-frames).
+
+    Its header copies the P/B-VOP ``ref``'s first two bytes after the start code and flips the
+    vop_coded bit off; FFmpeg only counts such a packet as 'no new picture' (it is <= 7 bytes), so
+    the exact time increment inside does not matter.
+    """
+    at = ref.find(_VOP_START)
+    return _VOP_START + bytes([0x40 | (ref[at + 4] & 0x3F), ref[at + 5], 0x9F])[:3]
+
+
+def write_packed_bframes_avi(
+    path: Path,
+    segments: Sequence[Segment],
+    *,
+    fps: int = 10,
+    size: tuple[int, int] = (160, 96),
+    gop: int = 12,
+    bframes: int = 2,
+) -> Path:
+    """MPEG-4 Part 2 in AVI with DivX-style *packed* B-frames, like OpenCV's ``Megamind.avi``.
+
+    AVI has one chunk per frame time and no decode delay, so DivX stored each reference frame
+    together with the first B-frame displayed before it in one chunk ("packed"), the other
+    B-frames in the following chunks, and a 7-byte not-coded VOP in the chunk where the reference
+    frame is shown. FFmpeg decodes this (it keeps the packed B-frame for the next call), but the
+    timestamps its AVI demuxer guesses for the packets run 1, 2, 4, 3, 5, 7, 6, ... and the
+    decoder stamps frames in an order that is not display order. Frames carry bar codes as in
+    :func:`write_video`; the GOPs are closed so that every keyframe starts a decodable run.
+    """
+    import av
+
+    width, height = size
+    frames: list[np.ndarray] = []
+    for segment in segments:
+        seconds, rgb = segment[0], segment[1]
+        pattern = len(segment) > 2 and segment[2] == "pattern"
+        for i in range(int(round(seconds * fps))):
+            frame = np.empty((height, width, 3), dtype=np.uint8)
+            frame[:] = np.asarray(rgb, dtype=np.uint8)
+            if pattern:
+                x = (i * 7) % width
+                frame[:, x : x + 12] = 255 - frame[:, x : x + 12]
+            encode_barcode(frame, len(frames))
+            frames.append(frame)
+
+    # Encode normally (decode order I P B B P B B ...), then repack the packets into AVI chunks.
+    codec = av.CodecContext.create("mpeg4", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.time_base = Fraction(1, fps)
+    codec.framerate = Fraction(fps, 1)
+    codec.gop_size = gop
+    codec.max_b_frames = bframes
+    codec.options = {"flags": "+cgop", "bf": str(bframes), "g": str(gop), "sc_threshold": "1000000000"}
+    coded: list[bytes] = []
+    for i, array in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(array, format="rgb24")
+        frame.pts = i
+        coded.extend(bytes(packet) for packet in codec.encode(frame))
+    coded.extend(bytes(packet) for packet in codec.encode(None))
+    if len(coded) != len(frames):
+        raise RuntimeError(f"encoder gave {len(coded)} packets for {len(frames)} frames")
+
+    chunks: list[tuple[bytes, bool]] = []
+    i = 0
+    while i < len(coded):
+        ref = coded[i]
+        kind = _vop_type(ref)
+        if kind == "I":  # the tag goes in front of the VOP, after the sequence headers
+            at = ref.find(_VOP_START)
+            ref = ref[:at] + _DIVX_PACKED_TAG + ref[at:]
+        followers = []
+        j = i + 1
+        while j < len(coded) and _vop_type(coded[j]) == "B":
+            followers.append(coded[j])
+            j += 1
+        if not followers:
+            chunks.append((ref, kind == "I"))
+        else:
+            chunks.append((ref + followers[0], kind == "I"))
+            chunks.extend((b, False) for b in followers[1:])
+            chunks.append((_not_coded_vop(followers[0]), False))
+        i = j
+    if len(chunks) != len(frames):
+        raise RuntimeError(f"packed {len(chunks)} chunks for {len(frames)} frames")
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), "w", format="avi") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = width, height
+        stream.codec_context.time_base = Fraction(1, fps)
+        stream.codec_tag = "DX50"
+        for k, (data, key) in enumerate(chunks):
+            packet = av.Packet(data)
+            packet.pts = packet.dts = k
+            packet.time_base = Fraction(1, fps)
+            packet.is_keyframe = key
+            packet.stream = stream
+            container.mux(packet)
+    return path

@@ -47,7 +47,8 @@ def open_video(path: str | Path, cache: FeatureCache | None) -> VideoIndex:
     path = Path(path)
     if cache is None or not path.is_file():
         return probe(path)  # probe names what is wrong with a missing path
-    key = f"index-{content_hash(path)}"
+    # v2: indexes of packed-B-frame files made before v2 matched frames by the wrong stamps.
+    key = f"index-v2-{content_hash(path)}"
     arrays = cache.get(key)
     if arrays is not None:
         try:

@@ -18,7 +18,15 @@ import numpy as np
 
 from framepick.errors import InvalidArgumentError, VideoError
 from framepick.types import VideoInfo
-from framepick.video.probe import VideoIndex, _keyframe_before, _one_line, open_container, probe, video_stream
+from framepick.video.probe import (
+    VideoIndex,
+    _keyframe_before,
+    _one_line,
+    open_container,
+    probe,
+    thread_type_for,
+    video_stream,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -297,6 +305,10 @@ class VideoDecoder:
     def _seek_to(self, keyframe: int) -> None:
         if self._index.frame_pts is not None:
             target = int(self._index.frame_pts[keyframe])
+            if keyframe == 0:
+                # The stream start, not the first frame's stamp: AVI seeks by decode time, and
+                # with B-frames the first frame is stamped after the packet that holds it.
+                target = min(target, self._index.start_pts)
         else:
             target = int(round(self._index.frame_timestamps[keyframe] / float(self._stream.time_base)))
         try:
@@ -423,30 +435,9 @@ class VideoDecoder:
         out[slot] = array
 
 
-# Below this many coded pixels per frame, on a machine with at most two cores, frame threading
-# costs more in hand-offs than it gains (640x360 H.264 on 2 cores: 10-20% slower than one thread;
-# 1920x1080: 35% faster). Measured with benchmarks/bench_decode.py; see _thread_type.
-_FRAME_THREADING_MIN_PIXELS = 960 * 540
-
-
-def _available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may use (containers, taskset)
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
-def _thread_type(stream: Any) -> str:
-    """Frame+slice threading ("AUTO") except for small frames on a machine with <= 2 cores.
-
-    Frame threading keeps several frames in flight; each costs a thread hand-off, which only pays
-    when a frame takes long to decode or there are cores to spare. "SLICE" still uses threads for
-    streams coded in several slices and decodes single-slice streams on the calling thread.
-    """
-    pixels = int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
-    if pixels < _FRAME_THREADING_MIN_PIXELS and _available_cpus() <= 2:
-        return "SLICE"
-    return "AUTO"
+# The decoder's threading rule lives with the probe, which must decode with the same rule; this
+# name is the seam tests patch to force a threading mode.
+_thread_type = thread_type_for
 
 
 class _NoBar:

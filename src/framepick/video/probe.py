@@ -4,6 +4,12 @@ The index is what makes exact frame access possible. Frame ``i`` is the ``i``-th
 *display* order, identified by its presentation timestamp (pts), never by ``i / fps``: variable
 frame rate files, B-frame reordering and odd start offsets all break the arithmetic, while the pts
 a demuxer reports for each packet is exactly the pts the decoder attaches to the frame it becomes.
+
+One kind of file breaks that last rule: MPEG-4 Part 2 in AVI with DivX "packed B-frames" (OpenCV's
+``Megamind.avi``). Its demuxer guesses packet pts that the decoder then hands out in an order that is
+not display order (frames come out stamped 1, 2, 3, 5, 4, 6, 8, 7, ...). The probe notices this on
+the first frames and then indexes such a stream by decoding it once: frame ``i`` is the ``i``-th
+frame the decoder returns, known by the pts it is stamped with (:func:`_decoder_display_order`).
 """
 
 from __future__ import annotations
@@ -31,6 +37,15 @@ _HASH_CHUNK_BYTES = 64 * 1024
 _MAX_PACKETS = 50_000_000
 # Packets fed to the decoder while looking for the first frame (to read the display rotation).
 _MAX_PACKETS_FOR_FIRST_FRAME = 256
+# How much of a reordering stream (B-frames) is decoded to check that the decoder stamps frames in
+# pts order: packed B-frames show within the first two reordered groups (frame 5 of Megamind.avi);
+# 16 frames of 640x360 H.264 cost ~15 ms on one core, paid only by streams with B-frames.
+_ORDER_CHECK_FRAMES = 16
+_ORDER_CHECK_PACKETS = 64
+# Below this many coded pixels per frame, on a machine with at most two cores, frame threading
+# costs more in hand-offs than it gains (640x360 H.264 on 2 cores: 10-20% slower than one thread;
+# 1920x1080: 35% faster). Measured with benchmarks/bench_decode.py; see thread_type_for.
+_FRAME_THREADING_MIN_PIXELS = 960 * 540
 
 
 def content_hash(path: str | os.PathLike[str]) -> str:
@@ -74,8 +89,11 @@ class VideoIndex:
     keyframe_indices: np.ndarray
     """[K] int64 frame indices of keyframes (decoding one needs no other frame), increasing."""
     frame_pts: np.ndarray | None = None
-    """[N] int64 pts in ``time_base`` units: what the decoder stamps on each frame. None for an
-    index built by hand; the decoder then matches frames by timestamp instead."""
+    """[N] int64 pts in ``time_base`` units: what the decoder stamps on frame ``i``, which is how
+    the decoder recognises it. Increasing, and equal to ``frame_timestamps`` in ticks, except for
+    a stream whose decoder stamps frames out of display order (packed B-frames): there it is the
+    stamps in the order the frames come out, and ``frame_timestamps`` are the sorted stamps. None
+    for an index built by hand; the decoder then matches frames by timestamp instead."""
     time_base: Fraction | None = None
     """Time base of ``frame_pts`` (seconds per pts tick)."""
     start_pts: int = 0
@@ -247,6 +265,8 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     rotation_ccw: int | None = None
     frames_tried = 0
     damaged = False
+    # The threading VideoDecoder uses: the order check below must see the stamps it will see.
+    stream.thread_type = thread_type_for(stream)
     try:
         for packet in container.demux(stream):
             if packet.size == 0:  # the flush packet PyAV appends at EOF
@@ -290,16 +310,27 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     if frame_pts.size < all_pts.size:
         logger.warning("%s: %d packets share a timestamp; kept one each", path, all_pts.size - frame_pts.size)
     keyframe_indices = np.unique(np.searchsorted(frame_pts, np.asarray(key_pts, dtype=np.int64)))
+    last_packet = int(first[-1])
+    shown_pts = frame_pts  # what the frames are shown at, increasing
+    # Only a stream whose packets arrive out of pts order (B-frames) can be stamped out of order.
+    if all_pts.size > 1 and np.any(np.diff(all_pts) < 0) and _decoder_stamps_out_of_order(container, stream):
+        decoded = _decoder_display_order(container, stream, path)
+        if decoded is not None:
+            frame_pts, keyframe_indices = decoded
+            # The stamps are a permutation of the true times; sorted, they are the times shown.
+            shown_pts = np.sort(frame_pts)
+            matches = np.flatnonzero(all_pts == shown_pts[-1])
+            last_packet = int(matches[0]) if matches.size else -1
     if keyframe_indices.size == 0:
         keyframe_indices = np.zeros(1, dtype=np.int64)
 
-    start_pts = int(stream.start_time) if stream.start_time is not None else int(frame_pts[0])
-    start_pts = min(start_pts, int(frame_pts[0]))
+    start_pts = int(stream.start_time) if stream.start_time is not None else int(shown_pts[0])
+    start_pts = min(start_pts, int(shown_pts[0]))
     seconds_per_tick = float(time_base)
-    timestamps = (frame_pts - start_pts).astype(np.float64) * seconds_per_tick
+    timestamps = (shown_pts - start_pts).astype(np.float64) * seconds_per_tick
 
     n = frame_pts.size
-    last_duration = durations[int(first[-1])] * seconds_per_tick
+    last_duration = durations[last_packet] * seconds_per_tick if last_packet >= 0 else 0.0
     if last_duration <= 0:
         last_duration = float(np.median(np.diff(timestamps))) if n > 1 else 0.0
     duration = float(timestamps[-1] + last_duration)
@@ -337,6 +368,89 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
         stream_index=int(stream.index),
         damage=damage,
     )
+
+
+def _decoder_stamps_out_of_order(container: Any, stream: Any) -> bool:
+    """Whether the first frames the decoder returns carry pts that are not increasing.
+
+    Decoders return frames in display order, so for a sound stream the pts they stamp increase.
+    Decodes at most ``_ORDER_CHECK_FRAMES`` frames from the start (seeking back there first).
+    """
+    import av
+
+    previous: int | None = None
+    frames = 0
+    try:
+        container.seek(0, backward=True)
+        for packets_fed, packet in enumerate(container.demux(stream)):
+            if packets_fed >= _ORDER_CHECK_PACKETS:
+                break
+            try:
+                decoded = stream.decode(packet)
+            except av.FFmpegError:
+                continue
+            for frame in decoded:
+                if frame.pts is not None:
+                    if previous is not None and frame.pts <= previous:
+                        return True
+                    previous = int(frame.pts)
+                frames += 1
+            if frames >= _ORDER_CHECK_FRAMES or not packet.size:
+                break
+    except (av.FFmpegError, OSError, EOFError):
+        pass  # a read error is the decoder's business; the packet index stands
+    return False
+
+
+def _decoder_display_order(container: Any, stream: Any, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
+    """Decode the whole stream once: the pts stamped on each frame in the order frames come out
+    (display order), and the positions of the keyframes; None when the stamps cannot name frames.
+
+    Costs one full decode (no colour conversion): a 10-minute 640x360 MPEG-4 Part 2 file in a
+    few seconds on one core. The index is cached with the features, so a file pays it once.
+    """
+    import av
+
+    stamps: list[int | None] = []
+    keys: list[int] = []
+    container.seek(0, backward=True)  # PyAV flushes the decoder on a seek
+    try:
+        for packet in container.demux(stream):
+            try:
+                decoded = stream.decode(packet)
+            except av.FFmpegError:
+                continue  # what does not decode is not a frame the decoder returns
+            for frame in decoded:
+                if frame.key_frame:
+                    keys.append(len(stamps))
+                stamps.append(frame.pts)
+    except (av.FFmpegError, OSError, EOFError) as exc:
+        logger.info("%s: indexing by decoding stopped at a read error: %s", path, _one_line(exc))
+    if not stamps or any(p is None for p in stamps) or len(set(stamps)) < len(stamps):
+        logger.warning("%s: its decoder stamps frames out of order and ambiguously; indexing by packets", path)
+        return None
+    logger.info("%s: decoder stamps frames out of display order (packed B-frames?); indexed by decoding", path)
+    return np.asarray(stamps, dtype=np.int64), np.asarray(keys, dtype=np.int64)
+
+
+def _available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may use (containers, taskset)
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def thread_type_for(stream: Any) -> str:
+    """Frame+slice threading ("AUTO") except for small frames on a machine with <= 2 cores.
+
+    Frame threading keeps several frames in flight; each costs a thread hand-off, which only pays
+    when a frame takes long to decode or there are cores to spare. "SLICE" still uses threads for
+    streams coded in several slices and decodes single-slice streams on the calling thread.
+    """
+    pixels = int(stream.codec_context.width or 0) * int(stream.codec_context.height or 0)
+    if pixels < _FRAME_THREADING_MIN_PIXELS and _available_cpus() <= 2:
+        return "SLICE"
+    return "AUTO"
 
 
 def _declared_duration(container: Any, stream: Any) -> float | None:
