@@ -121,6 +121,92 @@ def test_validation_names_the_parameter(kwargs, parameter):
         GridSpec(**kwargs)
     message = str(caught.value)
     assert parameter in message and "got" in message
+    # ... and first the command-line flag the user typed.
+    flag = {"count": "--candidates", "fps": "--fps", "max_candidates": "--max-candidates",
+            "keyframes_only": "--keyframes"}[parameter]
+    assert flag in message and "GridSpec count must" not in message
+
+
+def naive_fps_grid(timestamps, duration_seconds, fps):
+    """The fps grid by listing every sample time (what the grid must equal, without its memory)."""
+    start = float(timestamps[0])
+    duration = max(duration_seconds - start, float(timestamps[-1] - start))
+    steps = max(1, int(np.floor(duration * fps + 1e-9)))
+    times = start + (np.arange(steps) + 0.5) / fps
+    found = np.searchsorted(timestamps, times + 1e-6, side="right") - 1
+    return np.unique(np.clip(found, 0, timestamps.size - 1))
+
+
+def test_fps_grid_equals_listing_every_sample_time():
+    rng = np.random.default_rng(0)
+    for trial in range(300):
+        n = int(rng.integers(1, 200))
+        kind = trial % 3
+        if kind == 0:  # constant rate, sometimes with a start offset
+            times = np.arange(n) / rng.choice([10, 23.976, 25, 29.97, 60]) + rng.choice([0.0, 0.7])
+        elif kind == 1:  # variable rate
+            times = np.cumsum(rng.exponential(0.05, n) + 1e-4)
+        else:  # millisecond timestamps with long stalls
+            times = np.unique(np.round(np.cumsum(rng.choice([1 / 30, 1 / 15, 0.5, 2.0], n)), 3))
+        index = synthetic_index(times)
+        fps = float(rng.choice([0.1, 0.5, 1, 2, 5, 7.5, 10, 25, 30, 100, 1000])) * float(rng.choice([1, rng.uniform(0.5, 2)]))
+        indices, _ = candidate_grid(index, GridSpec(count=None, fps=fps, max_candidates=10_000))
+        expected = naive_fps_grid(index.frame_timestamps, index.info.duration_seconds, fps)
+        np.testing.assert_array_equal(indices, expected, err_msg=f"trial {trial}: fps={fps}")
+
+
+@pytest.mark.parametrize("fps", [1e6, 1e7, 1e9, 1e300])
+def test_a_capped_fps_grid_costs_what_the_frames_cost_not_what_fps_asks(fps):
+    """The issue's `--fps 1e7 --max-candidates 32` peaked at 3.4 GB listing 10^8 sample times."""
+    import tracemalloc
+
+    index = synthetic_index(np.arange(250) / 25.0)  # 10 s at 25 fps
+    tracemalloc.start()
+    try:
+        indices, timestamps = candidate_grid(index, GridSpec(count=None, fps=fps, max_candidates=32))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    check_grid(indices, timestamps, index)
+    assert indices.size == 32
+    # A few arrays of 250 frames (2 kB each); listing the samples of fps=1e6 alone would be 80 MB.
+    assert peak < 200_000, f"{peak} bytes traced"
+    everything, _ = candidate_grid(index, GridSpec(count=None, fps=fps, max_candidates=10_000))
+    np.testing.assert_array_equal(everything, np.arange(250))  # denser than the frames: every frame
+
+
+@pytest.mark.parametrize("fps", [1e4, 1e9])
+def test_an_uncapped_absurd_fps_is_a_user_error_naming_the_flags(fps):
+    with pytest.raises(InvalidArgumentError, match=r"^--fps .*--max-candidates"):
+        GridSpec(count=None, fps=fps)
+    GridSpec(count=None, fps=1000.0)  # the densest accepted without a cap
+    GridSpec(count=None, fps=fps, max_candidates=64)
+
+
+def test_keyframes_refuse_an_fps_they_would_ignore():
+    with pytest.raises(InvalidArgumentError, match=r"^--keyframes .*--fps"):
+        GridSpec(count=None, fps=2.0, keyframes_only=True)
+
+
+def test_select_frames_with_a_huge_capped_fps(segment_video):
+    import framepick
+
+    selection = framepick.select_frames(segment_video, k=4, method="uniform", fps=1e7, max_candidates=32, cache=False)
+    assert selection.num_candidates == 32 and len(selection.indices) == 4
+    with pytest.raises(InvalidArgumentError, match="^--fps"):
+        framepick.select_frames(segment_video, k=4, method="uniform", fps=1e9, cache=False)
+
+
+def test_cli_grid_errors_are_one_line_naming_the_flag(segment_video, capsys):
+    from framepick.cli.main import main
+
+    for argv, flag in [(["--fps", "1e9"], "--fps"), (["--fps", "2", "--keyframes"], "--keyframes")]:
+        try:  # argparse may refuse the value itself (a usage error) or the grid may
+            code = main(["select", str(segment_video), "--method", "uniform", "--no-cache", *argv])
+        except SystemExit as exit:
+            code = exit.code
+        err = capsys.readouterr().err
+        assert code == 2 and err.count("\n") == 1 and flag in err and "GridSpec count" not in err, err
 
 
 def test_keys_are_stable_and_distinct():
