@@ -80,6 +80,7 @@ def select_frames(
     cache: bool | str | Path = True,
     allow_damaged: bool = False,
     progress: bool = False,
+    verify_chosen: bool = True,
 ) -> Selection:
     """Pick ``k`` frames of ``video`` for ``question`` (and/or ``query_image``) with ``method``.
 
@@ -88,6 +89,9 @@ def select_frames(
     a later call on the same video and grid reuses them. ``encoder="auto"`` picks the best encoder
     whose weights are on disk. ``seed`` makes any randomness reproducible. A damaged or
     truncated video raises :class:`~framepick.errors.VideoError` unless ``allow_damaged``.
+    A method that decodes nothing (``uniform``) decodes its chosen frames small to prove they
+    exist; ``verify_chosen=False`` skips that for a caller that decodes them right after anyway
+    and calls again with ``True`` if any fails (the CLI's ``--frames-dir``: one decode, not two).
     """
     from framepick import pipeline
     from framepick.select import load_selector
@@ -125,7 +129,7 @@ def select_frames(
 
     selection = pick(prepared)
     timings = _add_timings(prepared.timings, selection.timings)
-    if not prepared.features and prepared.scenes is None:
+    if verify_chosen and not prepared.features and prepared.scenes is None:
         # Nothing was decoded, so nothing proved the chosen frames exist: check just those.
         decodable, seconds = _decodable_candidates(prepared, selection.indices, allow_damaged)
         timings["decode"] += seconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -80,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         args.method = name.strip()
         params = {**params, "checkpoint": checkpoint.strip()}
 
+    frames = None
     if args.scores:
         scores = _read_scores(Path(args.scores))
         if args.candidates_given and args.candidates != len(scores):
@@ -102,7 +104,8 @@ def run(args: argparse.Namespace) -> int:
             clips, args.candidates, args.k, mode=mode, seed=args.seed, method_params=params
         )
     else:
-        selection = api.select_frames(
+        select = functools.partial(
+            api.select_frames,
             args.video,
             args.question,
             args.k,
@@ -120,17 +123,25 @@ def run(args: argparse.Namespace) -> int:
             allow_damaged=args.allow_damaged,
             progress=progress_from_args(args),
         )
+        # --frames-dir / --sheet decode the chosen frames at full size anyway, which proves they
+        # exist: skip the small proof decode of a method that decodes nothing (uniform) and redo
+        # it, with the damage policy, only if a chosen frame fails. One decode instead of two.
+        selection = select(verify_chosen=not (args.frames_dir or args.sheet))
+        if args.frames_dir or args.sheet:
+            frames, selection = _decode_chosen(selection)
+            if frames is None:
+                selection = select(verify_chosen=True)
 
-    _write_outputs(args, selection)
+    _write_outputs(args, selection, frames)
     return 0
 
 
-def _write_outputs(args: argparse.Namespace, selection) -> None:
+def _write_outputs(args: argparse.Namespace, selection, frames=None) -> None:
     """Every result is computed before the first file is written, so a failure leaves no output."""
     from framepick import export
 
     if args.frames_dir or args.sheet:
-        frames = _chosen_frames(selection)
+        frames = _chosen_frames(selection) if frames is None else frames
         if args.sheet:
             export.write_contact_sheet(Path(args.sheet), frames, selection.indices, selection.timestamps)
         if args.frames_dir:
@@ -152,6 +163,28 @@ def _chosen_frames(selection):
     if len(decoded.indices) != len(selection.indices):
         raise VideoError(f"{len(decoded.failed)} chosen frame(s) of {selection.video.path!r} failed to decode")
     return decoded.frames
+
+
+def _decode_chosen(selection):
+    """(frames, selection with the decode counted in its timings), or (None, selection) when a
+    chosen frame does not decode."""
+    import time
+    from dataclasses import replace
+
+    from framepick.errors import VideoError
+    from framepick.video.decode import VideoDecoder
+
+    start = time.perf_counter()
+    try:
+        with VideoDecoder(selection.video.path) as decoder:
+            decoded = decoder.get_frames(selection.indices)
+    except VideoError:
+        return None, selection
+    if len(decoded.indices) != len(selection.indices):
+        return None, selection
+    timings = dict(selection.timings)
+    timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - start
+    return decoded.frames, replace(selection, timings=timings)
 
 
 def _method_params(text: str | None) -> dict:
