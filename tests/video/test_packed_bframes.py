@@ -2,7 +2,8 @@
 
 Frame ``i`` must be the ``i``-th frame the decoder returns. The generated files reproduce the real
 one's packet pattern (pts 1, 3, 2, 4, 6, 5, ...; 7-byte not-coded VOPs) without opencv-doc; the
-real file is checked where Debian's opencv-doc is installed.
+real file is checked where Debian's opencv-doc is installed. H.264 with B-frames in AVI has the
+same problem with in-order packets (the AVI demuxer's pts are decode times plus one).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from videogen import GREY, RED, decode_barcode, write_packed_bframes_avi
+from videogen import GREY, RED, decode_barcode, write_packed_bframes_avi, write_video
 
 import framepick
 import framepick.video.probe as probe_module
@@ -70,6 +71,29 @@ def test_every_frame_decodes_exactly(packed_avi, strategy):
         for seed in range(3):
             wanted = np.unique(np.random.default_rng(seed).choice(80, size=9, replace=False))
             assert barcodes(decoder.get_frames(wanted, strategy=strategy).frames) == wanted.tolist()
+
+
+@pytest.mark.parametrize("open_gop", [0, 1])
+def test_h264_b_frames_in_avi(tmp_path, open_gop):
+    import av
+
+    options = {"bf": "3", "x264-params": f"b-adapt=0:open-gop={open_gop}"}
+    path = write_video(tmp_path / "h264_bframes.avi", [(3, GREY, "pattern"), (3, RED, "pattern")], gop=12,
+                       codec_options=options)
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packet_pts = [p.pts for p in container.demux(stream) if p.size]
+        container.seek(0)
+        stamps = [frame.pts for frame in container.decode(stream)]
+    assert packet_pts == sorted(packet_pts) and stamps != sorted(stamps)  # the case being tested
+    index = probe(path)
+    assert index.num_frames == 60
+    np.testing.assert_allclose(np.diff(index.frame_timestamps), 0.1, atol=1e-9)
+    with VideoDecoder(path, index) as decoder:
+        for strategy in STRATEGIES:
+            assert barcodes(decoder.get_frames(np.arange(60), strategy=strategy).frames) == list(range(60))
+            wanted = [0, 5, 11, 12, 13, 30, 47, 59]
+            assert barcodes(decoder.get_frames(wanted, strategy=strategy).frames) == wanted
 
 
 def test_a_cached_index_keeps_the_decoder_order(packed_avi):

@@ -37,11 +37,11 @@ _HASH_CHUNK_BYTES = 64 * 1024
 _MAX_PACKETS = 50_000_000
 # Packets fed to the decoder while looking for the first frame (to read the display rotation).
 _MAX_PACKETS_FOR_FIRST_FRAME = 256
-# How much of a reordering stream (B-frames) is decoded to check that the decoder stamps frames in
-# pts order: packed B-frames show within the first two reordered groups (frame 5 of Megamind.avi);
-# 16 frames of 640x360 H.264 cost ~15 ms on one core, paid only by streams with B-frames.
-_ORDER_CHECK_FRAMES = 16
-_ORDER_CHECK_PACKETS = 64
+# How much of every stream is decoded to check that the decoder stamps frames in pts order: the
+# misstamping shows within the first groups of B-frames (frame 5 of Megamind.avi, frame 2 of H.264
+# with B-frames in AVI). 12 frames of 640x360 H.264 cost ~10-20 ms on one core.
+_ORDER_CHECK_FRAMES = 12
+_ORDER_CHECK_PACKETS = 48
 # Below this many coded pixels per frame, on a machine with at most two cores, frame threading
 # costs more in hand-offs than it gains (640x360 H.264 on 2 cores: 10-20% slower than one thread;
 # 1920x1080: 35% faster). Measured with benchmarks/bench_decode.py; see thread_type_for.
@@ -262,8 +262,7 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     damage: str | None = None
     key_pts: list[int] = []
     durations: list[int] = []
-    rotation_ccw: int | None = None
-    frames_tried = 0
+    first_frames = _FirstFrames()
     damaged = False
     # The threading VideoDecoder uses: the order check below must see the stamps it will see.
     stream.thread_type = thread_type_for(stream)
@@ -284,16 +283,8 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
             durations.append(int(packet.duration or 0))
             if packet.is_keyframe:
                 key_pts.append(int(pts))
-            # The display rotation lives in stream side data that PyAV only exposes on frames, so
-            # decode just until the first frame comes out.
-            if rotation_ccw is None and frames_tried < _MAX_PACKETS_FOR_FIRST_FRAME:
-                frames_tried += 1
-                try:
-                    for frame in stream.decode(packet):
-                        rotation_ccw = int(frame.rotation or 0)
-                        break
-                except av.FFmpegError:
-                    pass
+            if not first_frames.done:
+                first_frames.feed(stream, packet)
     except (av.FFmpegError, OSError, EOFError) as exc:
         # A damaged tail: keep what was indexed; the decoder reports frames it cannot decode.
         damaged = True
@@ -312,8 +303,7 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     keyframe_indices = np.unique(np.searchsorted(frame_pts, np.asarray(key_pts, dtype=np.int64)))
     last_packet = int(first[-1])
     shown_pts = frame_pts  # what the frames are shown at, increasing
-    # Only a stream whose packets arrive out of pts order (B-frames) can be stamped out of order.
-    if all_pts.size > 1 and np.any(np.diff(all_pts) < 0) and _decoder_stamps_out_of_order(container, stream):
+    if first_frames.out_of_order:
         decoded = _decoder_display_order(container, stream, path)
         if decoded is not None:
             frame_pts, keyframe_indices = decoded
@@ -343,7 +333,7 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
 
     # Display matrices can hold any angle (and flips); frames can only be turned in quarter
     # turns, so round to the nearest one. Mirroring is ignored: phones never write it.
-    rotation_cw = (-90 * int(round((rotation_ccw or 0) / 90))) % 360
+    rotation_cw = (-90 * int(round((first_frames.rotation_ccw or 0) / 90))) % 360
     width, height = _display_size(stream)
     if rotation_cw in (90, 270):
         width, height = height, width
@@ -370,36 +360,45 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     )
 
 
-def _decoder_stamps_out_of_order(container: Any, stream: Any) -> bool:
-    """Whether the first frames the decoder returns carry pts that are not increasing.
+class _FirstFrames:
+    """What the first frames the decoder returns tell, fed packets while the probe demuxes.
 
-    Decoders return frames in display order, so for a sound stream the pts they stamp increase.
-    Decodes at most ``_ORDER_CHECK_FRAMES`` frames from the start (seeking back there first).
+    * The display rotation: it lives in stream side data that PyAV only exposes on frames.
+    * Whether the decoder stamps frames in increasing pts order. It returns them in display order,
+      so for a sound stream it does; packed B-frames (MPEG-4 Part 2 in AVI) and H.264 with
+      B-frames in AVI are stamped out of order, and the probe then indexes them by decoding.
     """
-    import av
 
-    previous: int | None = None
-    frames = 0
-    try:
-        container.seek(0, backward=True)
-        for packets_fed, packet in enumerate(container.demux(stream)):
-            if packets_fed >= _ORDER_CHECK_PACKETS:
-                break
-            try:
-                decoded = stream.decode(packet)
-            except av.FFmpegError:
-                continue
-            for frame in decoded:
-                if frame.pts is not None:
-                    if previous is not None and frame.pts <= previous:
-                        return True
-                    previous = int(frame.pts)
-                frames += 1
-            if frames >= _ORDER_CHECK_FRAMES or not packet.size:
-                break
-    except (av.FFmpegError, OSError, EOFError):
-        pass  # a read error is the decoder's business; the packet index stands
-    return False
+    def __init__(self) -> None:
+        self.rotation_ccw: int | None = None
+        self.out_of_order = False
+        self._frames = 0
+        self._packets = 0
+        self._last_stamp: int | None = None
+
+    @property
+    def done(self) -> bool:
+        if self._packets >= _MAX_PACKETS_FOR_FIRST_FRAME:
+            return True
+        checked = self.out_of_order or self._frames >= _ORDER_CHECK_FRAMES or self._packets >= _ORDER_CHECK_PACKETS
+        return checked and self.rotation_ccw is not None
+
+    def feed(self, stream: Any, packet: Any) -> None:
+        import av
+
+        self._packets += 1
+        try:
+            decoded = stream.decode(packet)
+        except av.FFmpegError:
+            return  # a damaged packet is the decoder's business at decode time
+        for frame in decoded:
+            if self.rotation_ccw is None:
+                self.rotation_ccw = int(frame.rotation or 0)
+            if frame.pts is not None:
+                if self._last_stamp is not None and frame.pts <= self._last_stamp:
+                    self.out_of_order = True
+                self._last_stamp = int(frame.pts)
+            self._frames += 1
 
 
 def _decoder_display_order(container: Any, stream: Any, path: Path) -> tuple[np.ndarray, np.ndarray] | None:
