@@ -7,7 +7,6 @@ rabbit on a grassy hill.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -149,10 +148,8 @@ def test_effnet_pool_batches_give_the_same_result(clips):
 
 
 def test_second_load_reuses_weights(clips):
-    start = time.perf_counter()
     first = encode.load_encoder("effnet-pool")
     assert encode.load_encoder("effnet-pool") is first
-    assert time.perf_counter() - start < 60
 
 
 # The held-out evaluation reported in docs/encoders.md: questions written after looking at the
