@@ -50,9 +50,9 @@ def test_summary_table_numbers(run_dir: Path) -> None:
     by_key = {(c[0], c[1], c[2]): c[3:] for c in cells}
     assert len(by_key) == 8
     # kframes k=2 text: s1 and EVIL right, s3 wrong -> 2/3; its frames all inside the spans
-    assert by_key[("kframes", "2", "text")] == ["3", "66.7% [20.8, 93.9]", "100.0%", "100.0%", "100.0%", "4.20", "2.0"]
+    assert by_key[("kframes", "2", "text")] == ["3", "66.7% [20.8, 93.9]", "100.0%", "100.0%", "100.0%", "—", "4.20", "2.0"]
     # uniform k=4 text: one of four frames inside each of the two spanned samples
-    assert by_key[("uniform", "4", "text")] == ["3", "66.7% [20.8, 93.9]", "100.0%", "25.0%", "100.0%", "0.10", "4.0"]
+    assert by_key[("uniform", "4", "text")] == ["3", "66.7% [20.8, 93.9]", "100.0%", "25.0%", "100.0%", "—", "0.10", "4.0"]
     assert by_key[("uniform", "2", "text")][1:5] == ["33.3% [6.1, 79.2]", "0.0%", "0.0%", "0.0%"]
     # kframes k=4 text: s1 has 3 of 4 frames in the span, EVIL 4 of 4 -> 87.5 %
     assert by_key[("kframes", "4", "text")][3] == "87.5%"

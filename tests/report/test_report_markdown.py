@@ -12,12 +12,12 @@ def test_markdown_table_rows(run_dir: Path, tmp_path: Path) -> None:
     lines = paths.markdown.read_text(encoding="utf-8").split("\n## ")[0].splitlines()
     table = [line for line in lines if line.startswith("|")]
     assert table[0] == (
-        "| method | k | query | n | accuracy [95% CI] | hit@k | in-span | span recall | select ms | frames sent |"
+        "| method | k | query | n | accuracy [95% CI] | hit@k | in-span | span recall | near-dup pairs | select ms | frames sent |"
     )
     assert set(table[1].replace("|", "")) <= set("-:")
     assert len(table) == 2 + 8
-    assert "| kframes | 2 | text | 3 | 66.7% [20.8, 93.9] | 100.0% | 100.0% | 100.0% | 4.20 | 2.0 |" in table
-    assert "| uniform | 2 | image | 3 | 0.0% [0.0, 56.1] | 0.0% | 0.0% | 0.0% | 0.10 | 2.0 |" in table
+    assert "| kframes | 2 | text | 3 | 66.7% [20.8, 93.9] | 100.0% | 100.0% | 100.0% | — | 4.20 | 2.0 |" in table
+    assert "| uniform | 2 | image | 3 | 0.0% [0.0, 56.1] | 0.0% | 0.0% | 0.0% | — | 0.10 | 2.0 |" in table
     assert "3 samples, 24 records" in "\n".join(lines)
 
 
@@ -31,7 +31,7 @@ def test_markdown_shows_dash_when_unmeasured(run_dir: Path, tmp_path: Path) -> N
             f.write(json.dumps(record) + "\n")
     paths = write_report(run_dir)
     row = next(line for line in paths.markdown.read_text().splitlines() if line.startswith("| kframes | 2 | text"))
-    assert row == "| kframes | 2 | text | 3 | — | — | — | — | 4.20 | 2.0 |"
+    assert row == "| kframes | 2 | text | 3 | — | — | — | — | — | 4.20 | 2.0 |"
     html = paths.html.read_text()
     assert "accuracy vs k (text query): not measured in this run." in html
 

@@ -18,6 +18,12 @@ Everything is grouped by (method, k, query). Definitions, per group:
     frame (a needle split into 3 spans, 2 of them seen: 2/3); averaged over records. It measures
     whether *every* piece of evidence was seen, which hit@k (any piece) does not.
 
+- **near-duplicates** (redundancy, issue 8): per record, ``near_duplicates`` is the number of
+  consecutive pairs of chosen frames (in time order) whose features' cosine similarity reaches
+  :data:`framepick.select.dedup.NEAR_DUPLICATE_THRESHOLD` (written by ``framepick eval``);
+  **near-dup pairs** is its mean over the group's records and **near-dup share** the pooled
+  fraction of neighbour pairs that are near-duplicates (so k = 8 and k = 32 compare). Records
+  without the field (older runs) are left out of both.
 - **efficiency** (means over the group's records): candidates the method chose from, selection
   seconds (``timings_seconds.select``), answer seconds, and frames sent to the answerer.
 
@@ -88,6 +94,10 @@ class GroupMetrics:
     mean_select_seconds: float = math.nan
     mean_answer_seconds: float = math.nan
     mean_frames_sent: float = math.nan
+    near_duplicate_pairs: float | None = None
+    """Mean near-duplicate neighbour pairs per record; None when no record measured them."""
+    near_duplicate_share: float | None = None
+    """Near-duplicate neighbour pairs / all neighbour pairs, pooled over the group's records."""
 
     def to_dict(self) -> dict[str, Any]:
         return _finite(asdict(self))
@@ -147,6 +157,7 @@ def _group_metrics(key: tuple[str, int, str], records: list[Mapping[str, Any]]) 
         in_span = sum(fractions) / len(fractions)
         recall = sum(recalls) / len(recalls)
 
+    dup_pairs, dup_share = _near_duplicates(records)
     return GroupMetrics(
         method=key[0],
         k=key[1],
@@ -163,7 +174,18 @@ def _group_metrics(key: tuple[str, int, str], records: list[Mapping[str, Any]]) 
         mean_select_seconds=_mean((r.get("timings_seconds") or {}).get("select") for r in records),
         mean_answer_seconds=_mean((r.get("timings_seconds") or {}).get("answer") for r in records),
         mean_frames_sent=_mean(r.get("frames_sent") for r in records),
+        near_duplicate_pairs=dup_pairs,
+        near_duplicate_share=dup_share,
     )
+
+
+def _near_duplicates(records: list[Mapping[str, Any]]) -> tuple[float | None, float | None]:
+    measured = [r for r in records if r.get("near_duplicates") is not None]
+    if not measured:
+        return None, None
+    pairs = sum(int(r["near_duplicates"]) for r in measured)
+    neighbours = sum(max(len(r.get("frames") or ()) - 1, 0) for r in measured)
+    return pairs / len(measured), (pairs / neighbours if neighbours else None)
 
 
 def _proportions_by(records: list[Mapping[str, Any]], label) -> dict[str, Proportion]:
@@ -189,7 +211,7 @@ def _pct(value: float | None) -> str:
 
 def format_table(metrics: Sequence[GroupMetrics]) -> str:
     """A plain-text summary: one row per (method, k, query); percentages, CI in brackets."""
-    header = ("method", "k", "query", "n", "acc% [95% CI]", "hit@k%", "in-span%", "span-rec%", "cands", "select ms", "answer ms", "sent")
+    header = ("method", "k", "query", "n", "acc% [95% CI]", "hit@k%", "in-span%", "span-rec%", "dup pairs", "cands", "select ms", "answer ms", "sent")
     rows = [header]
     for m in metrics:
         acc = m.accuracy
@@ -204,6 +226,7 @@ def format_table(metrics: Sequence[GroupMetrics]) -> str:
                 _pct(None if m.hit_at_k is None else m.hit_at_k.value),
                 _pct(m.in_span_fraction),
                 _pct(m.span_recall),
+                "-" if m.near_duplicate_pairs is None else f"{m.near_duplicate_pairs:.2f}",
                 "-" if not math.isfinite(m.mean_candidates) else f"{m.mean_candidates:.0f}",
                 "-" if not math.isfinite(m.mean_select_seconds) else f"{1000 * m.mean_select_seconds:.2f}",
                 "-" if not math.isfinite(m.mean_answer_seconds) else f"{1000 * m.mean_answer_seconds:.2f}",
@@ -224,8 +247,8 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """One flat row per (method, k, query), for the report's summary table.
 
     Keys: method, k, query, n (records), answered, accuracy, accuracy_low, accuracy_high,
-    with_spans, hit_at_k, hit_low, hit_high, in_span, span_recall, candidates, select_ms,
-    answer_ms, frames_sent; a metric no record could measure is None. Per-task and per-bucket
+    with_spans, hit_at_k, hit_low, hit_high, in_span, span_recall, near_dup_pairs,
+    near_dup_share, candidates, select_ms, answer_ms, frames_sent; a metric no record could measure is None. Per-task and per-bucket
     accuracies are in :func:`compute_metrics`' :class:`GroupMetrics`.
     """
     rows = []
@@ -248,6 +271,8 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
                     "hit_high": None if hit is None else hit.high,
                     "in_span": m.in_span_fraction,
                     "span_recall": m.span_recall,
+                    "near_dup_pairs": m.near_duplicate_pairs,
+                    "near_dup_share": m.near_duplicate_share,
                     "candidates": m.mean_candidates,
                     "select_ms": 1000 * m.mean_select_seconds,
                     "answer_ms": 1000 * m.mean_answer_seconds,

@@ -49,13 +49,16 @@ RECORD_KEYS = (
     "duration_bucket",
     "timings_seconds",
     "frames_sent",
+    "near_duplicates",
 )
 """The keys of one record, in the order they are written.
 
 ``frames`` is ``[{"index", "timestamp", "score"}]`` (source frame index, seconds, relevance or
 null); ``clips`` as :meth:`framepick.types.Selection.to_dict` writes them; ``answer``/``gold`` are
 option letters or null; ``correct`` is null when either is; ``spans`` are ``[start_s, end_s]``
-evidence spans; ``timings_seconds`` has ``probe``, ``decode``, ``encode``, ``select``, ``answer``.
+evidence spans; ``timings_seconds`` has ``probe``, ``decode``, ``encode``, ``select``, ``answer``;
+``near_duplicates`` counts consecutive chosen frames whose features are near-duplicates
+(:func:`framepick.select.dedup.near_duplicate_neighbour_pairs`; null when not measurable).
 """
 
 TIMELINE_KEYS = (

@@ -61,6 +61,8 @@ class SummaryRow:
     hit_high: float | None = None
     in_span: float | None = None
     span_recall: float | None = None
+    near_dup_pairs: float | None = None
+    near_dup_share: float | None = None
     select_ms: float | None = None
     frames_sent: float | None = None
 
@@ -122,14 +124,22 @@ def _fixed(value: float | None, digits: int) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-TABLE_HEADER = ("method", "k", "query", "n", "accuracy [95% CI]", "hit@k", "in-span", "span recall", "select ms", "frames sent")
+TABLE_HEADER = ("method", "k", "query", "n", "accuracy [95% CI]", "hit@k", "in-span", "span recall", "near-dup pairs", "select ms", "frames sent")
 
 
 def table_cells(row: SummaryRow) -> list[str]:
     return [
         row.method, str(row.k), row.query, str(row.n), format_accuracy(row), _pct(row.hit_at_k),
-        _pct(row.in_span), _pct(row.span_recall), _fixed(row.select_ms, 2), _fixed(row.frames_sent, 1),
+        _pct(row.in_span), _pct(row.span_recall), _near_dups(row), _fixed(row.select_ms, 2),
+        _fixed(row.frames_sent, 1),
     ]
+
+
+def _near_dups(row: SummaryRow) -> str:
+    if row.near_dup_pairs is None:
+        return "—"
+    share = "" if row.near_dup_share is None else f" ({_pct(row.near_dup_share)})"
+    return f"{row.near_dup_pairs:.2f}{share}"
 
 
 def markdown_summary(run: RunData, rows: Sequence[SummaryRow]) -> str:
@@ -147,7 +157,9 @@ def markdown_summary(run: RunData, rows: Sequence[SummaryRow]) -> str:
     lines.append(
         "\naccuracy: correct / answered with a 95% Wilson interval; hit@k: share of questions with at "
         "least one chosen frame inside an evidence span; in-span: share of chosen frames inside a span; "
-        "span recall: share of spans holding a chosen frame.\n"
+        "span recall: share of spans holding a chosen frame; "
+        "near-dup pairs: mean consecutive chosen frames whose features are near-duplicates (share of "
+        "neighbour pairs).\n"
     )
     return "".join(lines)
 

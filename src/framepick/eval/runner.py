@@ -419,8 +419,19 @@ def _record(sample, spec, k, mode, selection, answer, prepared, *, encoder_id, a
         "duration_bucket": sample.duration_bucket or duration_bucket_for(duration),
         "timings_seconds": {key: round(float(timings.get(key, 0.0)), 6) for key in rec.TIMING_KEYS},
         "frames_sent": 0 if answer is None else len(selection),
+        "near_duplicates": _near_duplicates(prepared, selection, encoder_id),
     }
     return record
+
+
+def _near_duplicates(prepared, selection, encoder_id: str) -> int | None:
+    """Near-duplicate neighbour pairs among the chosen frames, in the selection encoder's space."""
+    from framepick.select.dedup import near_duplicate_neighbour_pairs
+
+    features = prepared.features.get(encoder_id)
+    if features is None:
+        return None
+    return near_duplicate_neighbour_pairs(features.embeddings[selection.positions])
 
 
 def _timeline_row(sample: Sample, mode: str, prepared, relevance: np.ndarray) -> dict[str, Any]:
