@@ -100,6 +100,7 @@ def select_frames(
 
     k = check_k(k)
     selector = load_selector(method, **dict(method_params or {}))  # bad parameters fail before any decoding
+    check_has_checkpoint(selector)
     query = _make_query(question, options, query_image)
     if selector.query_aware and query.is_empty:
         raise InvalidArgumentError(
@@ -143,6 +144,12 @@ def select_frames(
     return replace(selection, params=params, timings=timings)
 
 
+def check_has_checkpoint(selector) -> None:
+    """A learned selector without weights fails now, by name, not after the video is prepared."""
+    if getattr(selector, "learned", False) and getattr(selector, "checkpoint", None) is None:
+        selector.load()  # raises the error that says how to give or train a checkpoint
+
+
 def _add_timings(*parts: Mapping[str, float]) -> dict[str, float]:
     total: dict[str, float] = {}
     for part in parts:
@@ -184,6 +191,7 @@ def select_prepared(
     encoder=None,
     query: Query | None = None,
     query_embedding: np.ndarray | None = None,
+    option_embeddings: np.ndarray | None = None,
     seed: int = 0,
     method_params: Mapping[str, Any] | None = None,
 ) -> Selection:
@@ -192,7 +200,9 @@ def select_prepared(
     For evaluations that ask many questions with many methods and budgets of one video. ``encoder``
     (a loaded :class:`~framepick.encode.base.Encoder`) names the prepared features the method uses
     and embeds ``query`` unless ``query_embedding`` ([Q,D], from :func:`pipeline.embed_query`) is
-    given. Given the same inputs, the selection equals :func:`select_frames`' (timings aside: they
+    given; likewise its options unless ``option_embeddings`` ([m,D], from
+    :func:`pipeline.embed_options`) are, so a caller asking many budgets embeds each text once.
+    Given the same inputs, the selection equals :func:`select_frames`' (timings aside: they
     hold only the query embedding, as ``encode``, and the selection).
     """
     from framepick import pipeline
@@ -207,7 +217,8 @@ def select_prepared(
             f"method {method!r} picks frames for a query: give a non-empty question or a query image"
         )
     timer = pipeline.Timer()
-    scores = scenes = features = option_embeddings = None
+    given_options, option_embeddings = option_embeddings, None
+    scores = scenes = features = None
     if selector.needs & {"scores", "features"}:
         if encoder is None or encoder.id not in prepared.features:
             have = ", ".join(sorted(prepared.features)) or "none"
@@ -222,9 +233,11 @@ def select_prepared(
         if query_embedding is not None:
             scores = pipeline.relevance(features, query_embedding)
         if "options" in selector.needs and query.options and query.text and query.text.strip():
-            start = time.perf_counter()
-            option_embeddings = pipeline.embed_options(encoder, query.text, query.options)
-            timer.encode += time.perf_counter() - start
+            option_embeddings = given_options
+            if option_embeddings is None:
+                start = time.perf_counter()
+                option_embeddings = pipeline.embed_options(encoder, query.text, query.options)
+                timer.encode += time.perf_counter() - start
     else:
         query_embedding = None  # as select_frames: a method that needs no features gets no query
     if "scenes" in selector.needs:
@@ -409,15 +422,27 @@ def _make_query(question: str | None, options: Sequence[str], query_image: str |
     return Query(text=text, options=tuple(options), image=image)
 
 
+MAX_QUERY_IMAGE_PIXELS = 50_000_000
+"""A query picture is shrunk to the encoder's input (a few hundred pixels a side); one larger than
+50 megapixels (e.g. 7000 x 7000) is refused before it is decoded, since decoding it alone would take
+gigabytes (PIL's own bomb limit, 179 megapixels, would only warn below it)."""
+
+
 def _read_image(path: Path) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
 
     if not path.is_file():
         raise InvalidArgumentError(f"query image {str(path)!r} does not exist or is not a file")
     try:
-        with Image.open(path) as image:
+        with Image.open(path) as image:  # reads the header only: the size is known before decoding
+            width, height = image.size
+            if width * height > MAX_QUERY_IMAGE_PIXELS:
+                raise InvalidArgumentError(
+                    f"query image {str(path)!r} is {width}x{height} pixels; at most "
+                    f"{MAX_QUERY_IMAGE_PIXELS // 1_000_000} megapixels are accepted: shrink it first"
+                )
             return np.array(image.convert("RGB"), dtype=np.uint8)  # writable: torch warns on read-only arrays
-    except (UnidentifiedImageError, OSError) as exc:
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
         raise InvalidArgumentError(f"query image {str(path)!r} is not a readable picture ({exc})") from None
 
 

@@ -2,7 +2,9 @@
 
 Every writer builds its output under a temporary name in the destination folder and moves it into
 place with one ``os.replace`` at the end, so an interrupted or failed run leaves either the old
-file or none, never a truncated one.
+file or none, never a truncated one. A command with several outputs stages them all in one
+:class:`StagedOutputs` and moves them into place together once the last is written, so a failure
+in any of them leaves none.
 """
 
 from __future__ import annotations
@@ -49,12 +51,120 @@ def _umask() -> int:
     return mask
 
 
-def write_text(path: Path, text: str) -> None:
+class StagedOutputs:
+    """Several outputs of one command, written under temporary names and moved into place together.
+
+    ``with StagedOutputs() as out: out.write_text(...); out.write_frames_dir(...)`` publishes every
+    output when the block ends without an error and removes every staged one otherwise. Staging
+    happens in each destination's own folder, so publishing is a rename per output (no copy that
+    could run out of space half way).
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path, list[str] | None]] = []
+        """(temporary path, destination, file names for a staged folder; None for a file)."""
+
+    def __enter__(self) -> StagedOutputs:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.publish()
+        else:
+            self.discard()
+
+    def stage_file(self, path: Path) -> Path:
+        """A temporary file next to ``path`` that becomes ``path`` on :meth:`publish`."""
+        path = Path(path)
+        parent = _existing_parent(path)
+        fd, tmp = _os_call(path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent))
+        os.close(fd)
+        self._staged.append((Path(tmp), path, None))
+        return Path(tmp)
+
+    def write_text(self, path: Path, text: str) -> None:
+        tmp = self.stage_file(path)
+        _os_call(path, lambda: tmp.write_text(text, encoding="utf-8"))
+
+    def write_frames_dir(
+        self,
+        folder: Path,
+        frames: np.ndarray,
+        indices: Sequence[int],
+        timestamps: Sequence[float] | None,
+        quality: int = 92,
+    ) -> list[Path]:
+        """Each frame as a JPEG named by its timestamp (:func:`frame_filename`) in ``folder``.
+
+        A new folder appears whole; an existing one keeps its other files and gains ours.
+        """
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"cannot write frames to {str(folder)!r}: it is a file")
+        parent = _existing_parent(folder)
+        staging = Path(_os_call(folder, lambda: tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent)))
+        self._staged.append((staging, folder, []))
+        names = _os_call(folder, lambda: _save_jpegs(staging, frames, indices, timestamps, quality))
+        self._staged[-1] = (staging, folder, names)
+        return [folder / name for name in names]
+
+    def write_contact_sheet(
+        self, path: Path, frames: np.ndarray, indices: Sequence[int], timestamps: Sequence[float] | None
+    ) -> None:
+        fmt = sheet_format(path)
+        sheet = contact_sheet(frames, indices, timestamps)
+        tmp = self.stage_file(path)
+        _os_call(path, lambda: sheet.save(tmp, format=fmt, quality=90))
+
+    def publish(self) -> None:
+        """Move every staged output into place: one rename each, in its own folder."""
+        try:
+            for tmp, final, names in self._staged:
+                _os_call(final, lambda: _move_into_place(tmp, final, names))
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        """Remove whatever is still staged (everything after a failure, nothing after a publish)."""
+        for tmp, _, names in self._staged:
+            if names is None:
+                tmp.unlink(missing_ok=True)
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+        self._staged.clear()
+
+
+def _existing_parent(path: Path) -> Path:
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(parent)!r} does not exist")
+    return parent
+
+
+def _os_call(path: Path, call):
+    """``call()``, with an OSError turned into an :class:`OutputError` that names ``path``."""
     try:
-        with atomic_path(path) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+        return call()
     except OSError as exc:
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+def _move_into_place(tmp: Path, final: Path, names: list[str] | None) -> None:
+    if names is None:
+        # mkstemp creates 0600 files; give the result the mode a plain open() would have.
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, final)
+    elif not final.exists():
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders
+        os.replace(tmp, final)
+    else:  # an existing folder keeps its other files; ours move in one by one, each atomically
+        for name in names:
+            os.replace(tmp / name, final / name)
+
+
+def write_text(path: Path, text: str) -> None:
+    with StagedOutputs() as out:
+        out.write_text(path, text)
 
 
 def frame_filename(index: int, timestamp: float | None) -> str:
@@ -68,32 +178,22 @@ def write_frames_dir(
     folder: Path, frames: np.ndarray, indices: Sequence[int], timestamps: Sequence[float] | None, quality: int = 92
 ) -> list[Path]:
     """Write each frame as a JPEG named by its timestamp; the folder appears complete or not at all."""
+    with StagedOutputs() as out:
+        return out.write_frames_dir(folder, frames, indices, timestamps, quality)
+
+
+def _save_jpegs(
+    staging: Path, frames: np.ndarray, indices: Sequence[int], timestamps: Sequence[float] | None, quality: int
+) -> list[str]:
     from PIL import Image
 
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise OutputError(f"cannot write frames to {str(folder)!r}: it is a file")
-    parent = folder.parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write frames to {str(folder)!r}: folder {str(parent)!r} does not exist")
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=parent))
-    try:
-        names = []
-        for i, frame in enumerate(frames):
-            ts = None if timestamps is None else float(timestamps[i])
-            name = frame_filename(int(indices[i]), ts)
-            Image.fromarray(frame).save(staging / name, quality=quality)
-            names.append(name)
-        if not folder.exists():
-            os.replace(staging, folder)
-        else:  # an existing folder keeps its other files; ours move in one by one, each atomically
-            for name in names:
-                os.replace(staging / name, folder / name)
-        return [folder / name for name in names]
-    except OSError as exc:
-        raise OutputError(f"cannot write frames to {str(folder)!r}: {exc.strerror or exc}") from None
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    names = []
+    for i, frame in enumerate(frames):
+        ts = None if timestamps is None else float(timestamps[i])
+        name = frame_filename(int(indices[i]), ts)
+        Image.fromarray(frame).save(staging / name, quality=quality)
+        names.append(name)
+    return names
 
 
 def contact_sheet(
@@ -126,16 +226,16 @@ def contact_sheet(
 
 
 def write_contact_sheet(path: Path, frames: np.ndarray, indices: Sequence[int], timestamps: Sequence[float] | None) -> None:
-    sheet = contact_sheet(frames, indices, timestamps)
-    suffix = Path(path).suffix.lower()
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(suffix)
+    with StagedOutputs() as out:
+        out.write_contact_sheet(path, frames, indices, timestamps)
+
+
+def sheet_format(path: Path) -> str:
+    """The image format a contact sheet path asks for (by its suffix), or an error naming the choices."""
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG", ".png": "PNG"}.get(Path(path).suffix.lower())
     if fmt is None:
         raise OutputError(f"contact sheet {str(path)!r} must end in .jpg, .jpeg or .png")
-    try:
-        with atomic_path(Path(path)) as tmp:
-            sheet.save(tmp, format=fmt, quality=90)
-    except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    return fmt
 
 
 def _clock(seconds: float) -> str:

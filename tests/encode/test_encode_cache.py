@@ -90,7 +90,7 @@ def test_no_temporary_files_remain_after_put(tmp_path):
     assert not [n for n in names if n.startswith(".tmp-")]
 
 
-def test_failed_write_leaves_old_entry_and_no_temp_file(tmp_path, monkeypatch):
+def test_failed_write_leaves_old_entry_and_no_temp_file(tmp_path, monkeypatch, caplog):
     cache = FeatureCache(tmp_path)
     cache.put("k", {"old": np.arange(3)})
 
@@ -98,8 +98,9 @@ def test_failed_write_leaves_old_entry_and_no_temp_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(cache_module.os, "replace", crash)
-    with pytest.raises(OSError, match="disk full"):
-        cache.put("k", {"new": np.arange(4)})
+    with caplog.at_level("WARNING", logger=cache_module.__name__):
+        cache.put("k", {"new": np.arange(4)})  # a cache that cannot be written warns; the work goes on
+    assert "disk full" in caplog.text and "without caching" in caplog.text
     monkeypatch.undo()
     assert [p.name for p in _files(tmp_path)] == [cache.path_for("k").name]
     np.testing.assert_array_equal(cache.get("k")["old"], np.arange(3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from framepick.cli.checks import candidates_arg, fps_arg
 from framepick.errors import InvalidArgumentError
 
 DEFAULT_CANDIDATES = 256
@@ -14,12 +15,12 @@ def add_grid_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("candidate grid")
     group.add_argument(
         "--candidates",
-        type=int,
+        type=candidates_arg,
         metavar="N",
         help=f"N candidate frames on a uniform grid (default {DEFAULT_CANDIDATES})",
     )
-    group.add_argument("--fps", type=float, metavar="F", help="instead: one candidate every 1/F seconds")
-    group.add_argument("--max-candidates", type=int, metavar="N", help="with --fps or --keyframes: at most N candidates")
+    group.add_argument("--fps", type=fps_arg, metavar="F", help="instead: one candidate every 1/F seconds")
+    group.add_argument("--max-candidates", type=candidates_arg, metavar="N", help="with --fps or --keyframes: at most N candidates")
     group.add_argument("--keyframes", action="store_true", help="candidates are keyframes only (fast on long videos)")
     group.add_argument(
         "--allow-damaged", action="store_true", help="use the frames that decode from a damaged or truncated video"

@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             if args.benchmark != owner:
                 raise InvalidArgumentError(f"{option} applies to --benchmark {owner} only, not {args.benchmark}")
             params[key] = value
+    _check_paths(args)
     report = load_benchmark(args.benchmark, **params).load(args.annotations, args.videos)
     _log_examples(report)
     if args.report:
@@ -90,6 +91,17 @@ def run(args: argparse.Namespace) -> int:
     write_manifest(args.out, report.samples)
     print(f"{args.out}: {report.summary()}", file=sys.stderr)
     return 0
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    from framepick.cli.checks import check_input_dir, check_input_file, check_input_path, check_outputs
+
+    inputs = {"--annotations": args.annotations, "--answers": args.answers, "--video-map": args.video_map}
+    check_input_path(args.annotations, "--annotations")  # mlvu's is a folder
+    check_input_file(args.answers, "--answers")
+    check_input_file(args.video_map, "--video-map")
+    check_input_dir(args.videos, "--videos")
+    check_outputs({"--out": args.out, "--report": args.report}, inputs)
 
 
 def _log_examples(report) -> None:

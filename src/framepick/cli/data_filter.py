@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from framepick.cli.checks import check_input_file, check_outputs
 from framepick.cli.common import (
     add_cache_args,
     add_grid_args,
@@ -52,11 +53,9 @@ def run(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise InvalidArgumentError(f"--{name} must be a positive integer, got {getattr(args, name)}")
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise InvalidArgumentError(f"cannot write {str(out)!r}: folder {str(out.parent)!r} does not exist")
     variances = Path(args.variances) if args.variances else out.with_name(out.stem + ".variances.jsonl")
-    if out.resolve() in (Path(args.manifest).resolve(), variances.resolve()):
-        raise InvalidArgumentError("--out must differ from --manifest and --variances")
+    check_input_file(args.manifest, "--manifest")
+    check_outputs({"--out": out, "--variances": variances}, {"--manifest": args.manifest})
     report = read_manifest(args.manifest)
     if report.malformed or report.missing_videos:
         print(f"framepick: warning: {report.summary()}", file=sys.stderr)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
+from framepick.cli.checks import check_input_file, check_outputs, seed_arg
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -25,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (created if needed)")
     parser.add_argument("--count", type=int, default=10, metavar="N", help="how many videos (default 10)")
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="seed; same seed and library, same output (default 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, metavar="S", help="seed; same seed and library, same output (default 0)")
     parser.add_argument("--min-minutes", type=float, default=5.0, metavar="M", help="shortest video length (default 5)")
     parser.add_argument("--max-minutes", type=float, default=30.0, metavar="M", help="longest video length (default 30)")
     parser.add_argument("--needles", type=int, default=1, metavar="N", help="needle clips per video (default 1)")
@@ -41,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from framepick.cli.common import progress_from_args
+    from framepick.data.clip_library import load_library
     from framepick.data.niah import NiahConfig, synthesize_niah
 
     if args.count < 1:
@@ -52,12 +55,21 @@ def run(args: argparse.Namespace) -> int:
     for flag, value, low in (("--needles", args.needles, 1), ("--decoys", args.decoys, 0)):
         if value < low:
             raise InvalidArgumentError(f"{flag} must be at least {low}; got {value}")
+    check_input_file(args.library, "--library")
+    check_outputs({"--out": args.out, "--cache-dir": args.cache_dir}, {"--library": args.library},
+                  folders=("--out", "--cache-dir"))
+    library = load_library(args.library)
+    if library.skipped:
+        # Said before any work and without -v: a later "too few clips" error makes sense only with it.
+        log = logging.getLogger("framepick.cli.data_niah")
+        log.warning("%d library clip(s) skipped: %s", len(library.skipped),
+                    "; ".join(f"{clip.id}: {clip.reason}" for clip in library.skipped))
     config = NiahConfig(
         min_minutes=args.min_minutes, max_minutes=args.max_minutes, needles=args.needles,
         decoys=args.decoys, options=args.options,
     )
     result = synthesize_niah(
-        args.out, args.count, args.seed, library=args.library, config=config,
+        args.out, args.count, args.seed, library=library, config=config,
         cache_dir=args.cache_dir, progress=progress_from_args(args),
     )
     if not args.quiet:

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from framepick.cli.checks import check_input_file, check_outputs, seed_arg
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -26,7 +27,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="what no two splits may share besides videos (default source)")
     parser.add_argument("--fractions", default="0.6,0.2,0.2", metavar="T,V,E",
                         help="target shares of samples for train,val,test (default 0.6,0.2,0.2)")
-    parser.add_argument("--seed", type=int, default=0, help="shuffles the groups (default 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="shuffles the groups (default 0)")
     parser.add_argument("--library", metavar="FILE", help="clip library the suite was built from (default: shipped)")
     parser.set_defaults(run=run)
 
@@ -36,6 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from framepick.data.splits import split_samples
     from framepick.eval.records import write_json_atomic
 
+    out = Path(args.out)
+    inputs = {"--manifest": args.manifest, "--library": args.library}
+    check_input_file(args.manifest, "--manifest")
+    check_input_file(args.library, "--library")
+    check_outputs({"--out": out}, folders=("--out",))
+    if out.is_dir():
+        names = ("train.jsonl", "val.jsonl", "test.jsonl", "groups.json")
+        check_outputs({f"--out file {name}": out / name for name in names}, inputs)
     try:
         fractions = [float(x) for x in args.fractions.split(",")]
     except ValueError:
@@ -46,7 +55,6 @@ def run(args: argparse.Namespace) -> int:
     if not report.samples:
         raise InvalidArgumentError(f"{args.manifest!r} has no usable samples")
     splits = split_samples(report.samples, fractions=fractions, by=args.by, seed=args.seed, library=args.library)
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     counts = []
     for name, samples in splits.as_dict().items():

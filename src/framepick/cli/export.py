@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from framepick.cli.checks import positive_int_arg
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
@@ -24,7 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     lmms.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (holds records.jsonl)")
     lmms.add_argument("--method", required=True, metavar="M", help="the method whose frames to export")
-    lmms.add_argument("-k", type=int, required=True, metavar="K", help="the k to export")
+    lmms.add_argument("-k", type=positive_int_arg, required=True, metavar="K", help="the k to export")
     lmms.add_argument("--query", choices=("text", "image"), default="text", help="query mode (default text)")
     lmms.add_argument("--layout", choices=("bolt", "aks"), default="bolt", help="which reader's layout (default bolt)")
     lmms.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one named in RUN_DIR/config.json)")
@@ -33,7 +35,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_lmms_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from framepick.cli.checks import check_input_dir, check_outputs
+    from framepick.eval import records as rec
     from framepick.eval.lmms_export import write_lmms_eval
+
+    check_input_dir(args.run_dir, "RUN_DIR")  # --manifest is checked by the exporter, which also finds the default
+    run_files = {f"RUN_DIR file {name}": Path(args.run_dir) / name for name in (rec.RECORDS_FILE, rec.CONFIG_FILE)}
+    check_outputs({"--out": args.out}, {**run_files, "--manifest": args.manifest})
 
     count = write_lmms_eval(
         args.out, args.run_dir, method=args.method, k=args.k, query=args.query, layout=args.layout, manifest=args.manifest

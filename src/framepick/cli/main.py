@@ -62,11 +62,28 @@ def _run(args: argparse.Namespace) -> int:
         return 130
     except BrokenPipeError:  # e.g. `framepick select ... | head`
         return 0
+    except OSError as exc:
+        # The environment said no (read-only or full disk, permissions, a link loop): the user's
+        # to fix, so one line naming the path, never the "internal error" of a bug.
+        _fail(os_error_message(exc))
+        return 2
+    except MemoryError as exc:
+        _fail(f"out of memory{f' ({exc})' if str(exc) else ''}; ask for fewer candidates (--candidates, --fps, --max-candidates)")
+        return 1
     except Exception as exc:  # noqa: BLE001 - the one place that turns bugs into one line
         if os.environ.get("FRAMEPICK_DEBUG"):
             raise
         _fail(f"internal error: {type(exc).__name__}: {exc} (rerun with FRAMEPICK_DEBUG=1 for a traceback)")
         return 1
+
+
+def os_error_message(exc: OSError) -> str:
+    """'cannot write 'PATH': Read-only file system' from an OSError, naming every path it carries."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
+    if not paths:
+        return f"{reason} ({type(exc).__name__})"
+    return f"cannot use {' -> '.join(repr(p) for p in paths)}: {reason}"
 
 
 def _fail(message: str) -> None:

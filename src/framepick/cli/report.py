@@ -23,12 +23,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _check_paths(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from framepick.cli.checks import check_input_dir, check_outputs
+    from framepick.eval import records as rec
+
+    check_input_dir(args.run_dir, "RUN_DIR")
+    run_dir = Path(args.run_dir)
+    inputs = {f"RUN_DIR file {name}": run_dir / name for name in (rec.RECORDS_FILE, rec.TIMELINES_FILE, rec.CONFIG_FILE)}
+    check_outputs({"--out": args.out, "--markdown": args.markdown}, inputs)
+
+
 def run(args: argparse.Namespace) -> int:
     from framepick.errors import InvalidArgumentError
     from framepick.eval.report import write_report
 
     if args.max_samples < 0:
         raise InvalidArgumentError(f"--max-samples must be 0 or more, got {args.max_samples}")
+    _check_paths(args)
     paths = write_report(args.run_dir, html_path=args.out, markdown_path=args.markdown, max_samples=args.max_samples)
     sys.stdout.write(f"{paths.html}\n")
     if paths.markdown is not None:

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from framepick.cli.checks import check_input_file, check_outputs
 from framepick.cli.common import add_cache_args, add_grid_args, cache_from_args, finish_grid_args, progress_from_args
 
 
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     finish_grid_args(args)
     if args.min_scene_len < 1:
         raise InvalidArgumentError(f"--min-scene-len must be at least 1, got {args.min_scene_len}")
+    check_input_file(args.video, "VIDEO")
+    check_outputs({"-o": args.output}, {"VIDEO": args.video})
     result = api.video_scenes(
         args.video,
         candidates=args.candidates,

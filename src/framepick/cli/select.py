@@ -16,6 +16,7 @@ from framepick.cli.common import (
     json_object_arg,
     progress_from_args,
 )
+from framepick.cli.checks import check_input_file, check_outputs, check_text, seed_arg
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -42,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--encoder", default="auto", help="feature encoder (see 'framepick encoders'; default auto)")
     parser.add_argument("--method-params", metavar="JSON", help='method hyper-parameters as a JSON object, e.g. \'{"alpha": 2}\'')
-    parser.add_argument("--seed", type=int, default=0, help="seed for any randomness (default 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     add_grid_args(parser)
     parser.add_argument("--scores", metavar="FILE", help="bring your own scores: .npy or a JSON list, one per candidate")
     parser.add_argument("--clips", metavar="FILE", help="bring your own key clips: JSON or K-frames text output")
@@ -72,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.video is None and (args.frames_dir or args.sheet):
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
+    _check_paths_and_text(args)
     params = _method_params(args.method_params)
     if args.method and "=" in args.method:
         # NAME=CKPT_DIR, as in `eval --methods`: a learned selector and its trained checkpoint.
@@ -136,20 +138,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_paths_and_text(args: argparse.Namespace) -> None:
+    """Before any work: inputs exist and are files, no output overwrites an input, text is UTF-8."""
+    check_text(args.question, "--question")
+    for option in args.option:
+        check_text(option, "--option")
+    inputs = {"VIDEO": args.video, "--scores": args.scores, "--clips": args.clips, "--query-image": args.query_image}
+    for flag, path in inputs.items():
+        check_input_file(path, flag)
+    check_outputs({"-o": args.output, "--sheet": args.sheet, "--frames-dir": args.frames_dir}, inputs,
+                  folders=("--frames-dir",))
+    if args.sheet:
+        from framepick.export import sheet_format
+
+        sheet_format(Path(args.sheet))
+
+
 def _write_outputs(args: argparse.Namespace, selection, frames=None) -> None:
-    """Every result is computed before the first file is written, so a failure leaves no output."""
+    """Every result is computed and staged before any appears, so a failure leaves no output."""
     from framepick import export
 
-    if args.frames_dir or args.sheet:
-        frames = _chosen_frames(selection) if frames is None else frames
-        if args.sheet:
-            export.write_contact_sheet(Path(args.sheet), frames, selection.indices, selection.timestamps)
-        if args.frames_dir:
-            export.write_frames_dir(Path(args.frames_dir), frames, selection.indices, selection.timestamps)
-    text = selection.to_json() + "\n"
-    if args.output:
-        export.write_text(Path(args.output), text)
-    else:
+    with export.StagedOutputs() as out:
+        if args.frames_dir or args.sheet:
+            frames = _chosen_frames(selection) if frames is None else frames
+            if args.sheet:
+                out.write_contact_sheet(Path(args.sheet), frames, selection.indices, selection.timestamps)
+            if args.frames_dir:
+                out.write_frames_dir(Path(args.frames_dir), frames, selection.indices, selection.timestamps)
+        text = selection.to_json() + "\n"
+        if args.output:
+            out.write_text(Path(args.output), text)
+    if not args.output:
         sys.stdout.write(text)
 
 
@@ -196,8 +215,6 @@ def _read_scores(path: Path):
 
     from framepick.types import as_float_scores
 
-    if not path.is_file():
-        raise InvalidArgumentError(f"score file {str(path)!r} does not exist")
     if path.suffix.lower() == ".npy":
         try:
             values = np.load(path, allow_pickle=False)

@@ -16,6 +16,7 @@ from framepick.cli.common import (
     json_object_arg,
     progress_from_args,
 )
+from framepick.cli.checks import check_input_file, check_outputs, seed_arg
 from framepick.errors import InvalidArgumentError
 
 METHODS = ("tspo", "refocus", "msjoe", "videoitg")
@@ -52,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--lr", type=float, help="learning rate (method default)")
     parser.add_argument("--temporal-weight", type=float, help="weight of R_T in the reward (method default)")
     parser.add_argument("--eval-every", type=int, help="validate and checkpoint every N steps (default 25)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation, sampling and order (default 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed for initialisation, sampling and order (default 0)")
     parser.add_argument("--policy-params", metavar="JSON", help='policy shape, e.g. \'{"window": 8}\'')
     parser.add_argument("--force-new", action="store_true", help="discard a run already in --out and start over")
     add_grid_args(parser)
@@ -76,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     )
     policy_params = _policy_params(args.policy_params)
     out = Path(args.out)
+    _check_paths(args, out)
     if args.force_new and out.exists():
         _clear_run(out)
     grid = grid_from_args(args)
@@ -109,6 +111,20 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(line)
     return 0
+
+
+def _check_paths(args: argparse.Namespace, out: Path) -> None:
+    """Manifests are files; the checkpoint folder can be made and none of its files is a manifest."""
+    from framepick.policies.checkpoint import META_FILE, WEIGHTS_FILE
+    from framepick.train.loop import CURVE_FILE, METRICS_FILE, RUN_FILE, STATE_FILE
+
+    inputs = {"--manifest": args.manifest, "--val-manifest": args.val_manifest}
+    for flag, path in inputs.items():
+        check_input_file(path, flag)
+    check_outputs({"--out": out}, folders=("--out",))
+    if out.is_dir():
+        names = (STATE_FILE, RUN_FILE, METRICS_FILE, CURVE_FILE, META_FILE, WEIGHTS_FILE)
+        check_outputs({f"--out file {name}": out / name for name in names}, inputs)
 
 
 def _policy_params(text: str | None) -> dict:

@@ -62,10 +62,18 @@ def feature_key(content_hash: str, encoder_id: str, grid_key: str) -> str:
 
 
 class FeatureCache:
-    """Named arrays stored under string keys; a corrupt entry reads as a miss."""
+    """Named arrays stored under string keys; a corrupt entry reads as a miss.
+
+    A cache is a speed-up, never a requirement: when its folder cannot be read or written (it is a
+    file, on a read-only file system, the disk is full) it logs one warning and the work goes on
+    uncached.
+    """
 
     def __init__(self, root: Path | str | None = None) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self._unusable = False
+        """Set after the first failed write: later writes are skipped (and not warned about again)."""
+        self._warned_read = False
 
     def __repr__(self) -> str:
         return f"FeatureCache(root={str(self.root)!r})"
@@ -81,10 +89,12 @@ class FeatureCache:
         path = self.path_for(key)
         try:
             blob = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # absent; a root that is a file warns on write
             return None
         except OSError as error:
-            logger.warning("feature cache: cannot read %s (%s); treating as a miss", path, error)
+            if not self._warned_read:  # one line per run, not one per video and encoder
+                logger.warning("feature cache: cannot read %s (%s); treating as a miss", path, _reason(error))
+                self._warned_read = True
             return None
         arrays = _decode(blob, key)
         if arrays is None:
@@ -93,9 +103,25 @@ class FeatureCache:
         return arrays
 
     def put(self, key: str, arrays: Mapping[str, np.ndarray]) -> None:
-        """Store ``arrays`` under ``key``, atomically replacing any previous entry."""
+        """Store ``arrays`` under ``key``, atomically replacing any previous entry.
+
+        When the entry cannot be written this warns (once per cache) and returns: the caller has
+        its arrays and carries on uncached.
+        """
         payload = _encode(key, arrays)
+        if self._unusable:
+            return
         path = self.path_for(key)
+        try:
+            self._write(path, payload)
+        except OSError as error:
+            self._unusable = True
+            logger.warning(
+                "feature cache: cannot write under %s (%s); carrying on without caching "
+                "(choose another --cache-dir, or --no-cache)", self.root, _reason(error)
+            )
+
+    def _write(self, path: Path, payload: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         blob = _MAGIC + _HEADER.pack(hashlib.sha256(payload).digest(), len(payload)) + payload
         handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=".tmp-", suffix=".fpk", delete=False)
@@ -127,6 +153,10 @@ class FeatureCache:
         except OSError as error:
             logger.warning("feature cache: cannot delete %s (%s)", path, error)
             return False
+
+
+def _reason(error: OSError) -> str:
+    return f"{error.strerror}: {error.filename}" if error.strerror and error.filename else str(error)
 
 
 def _check_key(key: object) -> None:
