@@ -13,6 +13,13 @@ from framepick.cli.common import (
     grid_from_args,
     progress_from_args,
 )
+from framepick.cli.checks import (
+    check_input_dir,
+    check_input_file,
+    check_input_path,
+    check_outputs,
+    seed_arg,
+)
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -56,11 +63,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto)")
     parser.add_argument(
         "--query",
-        choices=("text", "image", "both"),
-        default="text",
-        help="select with the question text, the sample's query picture (samples that have one), or both",
+        choices=("auto", "text", "image", "both"),
+        default="auto",
+        help="what selection looks for: auto (default) the sample's query picture where it has one, as the "
+        "manifest format says, else its question; text the question always; image the picture (samples "
+        "without one are skipped); both text and image. Records say which was used",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed for any randomness (default 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
     parser.add_argument("--force-new", action="store_true", help="discard the run already in --out and start over")
     add_grid_args(parser)
@@ -75,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     finish_grid_args(args)
     if args.limit is not None and args.limit < 1:
         raise InvalidArgumentError(f"--limit must be a positive integer, got {args.limit}")
+    _check_paths(args)
     methods = parse_method_specs(args.methods)  # argument errors before anything loads
     ks = parse_ks(args.k)
     modes = parse_query_modes(args.query)
@@ -113,6 +123,23 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _check_paths(args: argparse.Namespace) -> None:
+    """Inputs exist and are what they should be; the run folder can be made and holds no input."""
+    from pathlib import Path
+
+    from framepick.eval import records as rec
+
+    check_input_file(args.manifest, "--manifest")
+    check_input_path(args.annotations, "--annotations")  # mlvu's is a folder
+    check_input_dir(args.videos, "--videos")
+    out = Path(args.out)
+    check_outputs({"--out": out}, folders=("--out",))
+    if out.is_dir():  # a resumed run: its files must not be the manifest or the annotations
+        inputs = {"--manifest": args.manifest, "--annotations": args.annotations}
+        run_files = (rec.RECORDS_FILE, rec.TIMELINES_FILE, rec.CONFIG_FILE)
+        check_outputs({f"--out file {name}": out / name for name in run_files}, inputs)
 
 
 def load_samples(

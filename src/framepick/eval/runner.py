@@ -1,12 +1,16 @@
 """Evaluate frame-selection methods x budgets over samples, resumably (``framepick eval``).
 
-For every sample and query mode (the text question, or the sample's query picture) the runner:
+For every sample and query mode the runner evaluates one query: the text question, the sample's
+query picture, or by default (``auto``) the picture where the sample has one and the question
+elsewhere, as the manifest format promises. A record's ``query`` says which was used (``text`` or
+``image``), never ``auto``; ``config.json`` keeps the modes asked for. The runner:
 
 1. prepares the video once (:func:`framepick.pipeline.prepare_video`): probe, decode the candidate
    grid, embed it with the selection encoder and the answerer's encoder, detect scenes; all of it
    comes from the feature cache after the first time, and the last few prepared videos stay in
    memory, so samples that share a video share the work;
-2. embeds the query once and writes its relevance curve and scenes to ``timelines.jsonl``;
+2. embeds the query (each distinct question, option list and picture once per run) and writes its
+   relevance curve and scenes to ``timelines.jsonl``;
 3. for each method and budget k selects (:func:`framepick.api.select_prepared`, the same selection
    :func:`framepick.select_frames` makes), answers with the answerer, and appends one record to
    ``records.jsonl`` (format: :data:`framepick.eval.records.RECORD_KEYS`).
@@ -43,6 +47,9 @@ logger = logging.getLogger(__name__)
 DEFAULT_METHODS = ("uniform", "topk", "aks", "bolt", "kframes")
 DEFAULT_KS = (8, 32)
 QUERY_MODES = ("text", "image")
+"""The queries a record can have used."""
+QUERY_CHOICES = ("auto", "text", "image", "both")
+"""What ``--query`` accepts: ``auto`` (the default) is the picture where a sample has one, else the text."""
 IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed")
 """config.json fields that must match to resume into a run folder."""
 
@@ -73,6 +80,7 @@ class MethodSpec:
 
 def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
     """'uniform,topk,tspo=runs/ck' -> MethodSpecs; each selector is built once to check it exists."""
+    from framepick.api import check_has_checkpoint
     from framepick.select import load_selector
 
     items = text.split(",") if isinstance(text, str) else list(text)
@@ -86,7 +94,8 @@ def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
         if not name or (sep and not checkpoint):
             raise InvalidArgumentError(f"--methods entry {item!r} must be NAME or NAME=CHECKPOINT_DIR")
         spec = MethodSpec(name, checkpoint or None)
-        load_selector(spec.name, **spec.params)  # unknown names and parameters fail here, in one line
+        # Unknown names and parameters, and a learned method without its checkpoint, fail here in one line.
+        check_has_checkpoint(load_selector(spec.name, **spec.params))
         if spec.label not in {s.label for s in specs}:
             specs.append(spec)
     if not specs:
@@ -117,12 +126,25 @@ def parse_ks(text: str | Iterable[int]) -> tuple[int, ...]:
 
 
 def parse_query_modes(mode: str) -> tuple[str, ...]:
-    """'text' | 'image' | 'both' -> the query modes to evaluate."""
+    """'auto' | 'text' | 'image' | 'both' -> the query modes to evaluate."""
     if mode == "both":
         return QUERY_MODES
-    if mode in QUERY_MODES:
+    if mode in QUERY_CHOICES:
         return (mode,)
-    raise InvalidArgumentError(f"--query must be one of text, image, both; got {mode!r}")
+    raise InvalidArgumentError(f"--query must be one of {', '.join(QUERY_CHOICES)}; got {mode!r}")
+
+
+def query_used(sample: Sample, mode: str) -> str | None:
+    """The query ``mode`` asks of ``sample`` ('text' or 'image'); None when it has no picture for 'image'.
+
+    ``auto`` follows the manifest format: "when set, selection uses the picture instead of the
+    question" (``framepick train`` builds its episodes the same way).
+    """
+    if mode == "auto":
+        return "image" if sample.query_image else "text"
+    if mode == "image" and not sample.query_image:
+        return None
+    return mode
 
 
 def duration_bucket_for(seconds: float | None) -> str | None:
@@ -177,7 +199,7 @@ def run_eval(
     ks: str | Sequence[int] = DEFAULT_KS,
     answerer: Any = "offline",
     encoder: str = "auto",
-    queries: Sequence[str] = ("text",),
+    queries: Sequence[str] = ("auto",),
     grid: Any = None,
     cache: bool | str | Path = True,
     seed: int = 0,
@@ -189,12 +211,16 @@ def run_eval(
 ) -> EvalSummary:
     """Evaluate ``methods`` x ``ks`` x ``queries`` on ``samples``; write or extend the run in ``out_dir``.
 
+    ``queries`` are modes of :data:`QUERY_CHOICES` (``both`` spelled out as text and image).
+    Everything is checked before ``out_dir`` is touched; a run folder this call created is removed
+    again when it fails before its first record.
+
     ``answerer`` is a spec (``"offline"``) or an :class:`~framepick.answer.base.Answerer`;
     ``encoder`` the selection encoder spec (``auto`` as in ``select``); ``grid`` a
     :class:`~framepick.video.candidates.GridSpec` (default: 256 uniform candidates). ``manifest``
     / ``benchmark`` name where the samples came from, for ``config.json`` and the resume check.
     """
-    from framepick import __version__, api, pipeline
+    from framepick import __version__, api
     from framepick.answer import Answerer, load_answerer
     from framepick.encode import load_encoder, resolve_auto
     from framepick.video.candidates import GridSpec
@@ -205,11 +231,13 @@ def run_eval(
     else:
         method_specs = parse_method_specs(methods)  # type: ignore[arg-type]
     k_values = parse_ks(ks)
-    modes = tuple(dict.fromkeys(queries))
-    for mode in modes:
-        parse_query_modes(mode)
+    queries = (queries,) if isinstance(queries, str) else queries
+    modes = tuple(dict.fromkeys(m for mode in queries for m in parse_query_modes(mode)))
     if not modes:
-        raise InvalidArgumentError("no query mode given; use text, image or both")
+        raise InvalidArgumentError(f"no query mode given; use one of {', '.join(QUERY_CHOICES)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**63:
+        raise InvalidArgumentError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}")
+    needs_text = any(query_used(sample, mode) == "text" for sample in samples for mode in modes)
     grid = grid if grid is not None else GridSpec(count=256)
     store = api._cache(cache)
 
@@ -217,11 +245,14 @@ def run_eval(
     answerer_obj: Answerer = load_answerer(answerer) if isinstance(answerer, str) else answerer
     encoder_spec = encoder
     if encoder == "auto":
-        encoder_spec = resolve_auto(need_text="text" in modes)
+        # By the modes, not the samples: the same command on more rows must pick the same encoder
+        # (a run folder resumes only with it); only --query image alone can do without text.
+        encoder_spec = resolve_auto(need_text=modes != ("image",))
     selection_encoder = load_encoder(encoder_spec)
-    if "text" in modes and not selection_encoder.has_text:
+    if needs_text and not selection_encoder.has_text:
         raise InvalidArgumentError(
-            f"encoder {selection_encoder.id!r} cannot embed text questions; use --query image or a text encoder"
+            f"encoder {selection_encoder.id!r} cannot embed text questions, and --query {'/'.join(modes)} asks "
+            "some samples by their text; use --query image or a text encoder"
         )
     answer_encoder = getattr(answerer_obj, "encoder", None)
     extractors = [selection_encoder] + ([answer_encoder] if hasattr(answer_encoder, "encode_images") else [])
@@ -243,7 +274,22 @@ def run_eval(
         "samples": len(samples),
         "framepick_version": __version__,
     }
-    _open_run_dir(out, config, force_new)
+    created = not out.exists()
+    try:
+        _open_run_dir(out, config, force_new)
+        return _run(samples, out, method_specs, k_values, modes, grid, store, answerer_obj, selection_encoder,
+                    extractors, config, seed, allow_damaged, progress, started)
+    except BaseException:
+        if created:
+            _remove_if_empty(out)
+        raise
+
+
+def _run(samples, out, method_specs, k_values, modes, grid, store, answerer_obj, selection_encoder,
+         extractors, config, seed, allow_damaged, progress, started) -> EvalSummary:
+    """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
+    from framepick import api, pipeline
+    from framepick.select import load_selector
 
     records_path = out / rec.RECORDS_FILE
     timelines_path = out / rec.TIMELINES_FILE
@@ -255,10 +301,9 @@ def run_eval(
     summary = EvalSummary(out)
     work: list[tuple[Sample, str, list[tuple[MethodSpec, int]]]] = []
     for sample in samples:
-        for mode in modes:
-            if mode == "image" and not sample.query_image:
-                summary.not_applicable += 1
-                continue
+        used = [query_used(sample, mode) for mode in modes]
+        summary.not_applicable += used.count(None)
+        for mode in dict.fromkeys(m for m in used if m is not None):  # auto + text ask one text query
             todo = []
             for spec in method_specs:
                 for k in k_values:
@@ -273,6 +318,8 @@ def run_eval(
 
     bar = tqdm(total=sum(len(todo) for _, _, todo in work), desc="eval", unit="rec", disable=not progress)
     prepared_videos = _PreparedCache()
+    embedded = QueryEmbeddings(selection_encoder)
+    wants_options = {spec.label: "options" in load_selector(spec.name, **spec.params).needs for spec in method_specs}
     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
     failed_ids: set[str] = set()
     try:
@@ -290,7 +337,9 @@ def run_eval(
                             allow_damaged=allow_damaged, progress=False,
                         ),
                     )
-                    query = query_for_sample(sample, mode)
+                    start = time.perf_counter()
+                    query, query_embedding = embedded.query(sample, mode)
+                    owed["encode"] += time.perf_counter() - start
                 except FramepickError as exc:
                     logger.warning("sample %s: %s; skipped", sample.id, exc)
                     summary.failed.append((sample.id, str(exc)))
@@ -301,9 +350,6 @@ def run_eval(
                     for stage in ("probe", "decode", "encode", "select"):
                         owed[stage] += prepared.timings.get(stage, 0.0)
 
-                start = time.perf_counter()
-                query_embedding = pipeline.embed_query(selection_encoder, query)
-                owed["encode"] += time.perf_counter() - start
                 if (sample.id, mode) not in timelines_done:
                     features = prepared.features[selection_encoder.id]
                     relevance = pipeline.relevance(features, query_embedding)
@@ -311,9 +357,15 @@ def run_eval(
                     timelines_done.add((sample.id, mode))
 
                 for spec, k in todo:
+                    option_embeddings = None
+                    if wants_options[spec.label]:
+                        start = time.perf_counter()
+                        option_embeddings = embedded.options(query)
+                        owed["encode"] += time.perf_counter() - start
                     selection = api.select_prepared(
                         prepared, k, method=spec.name, encoder=selection_encoder, query=query,
-                        query_embedding=query_embedding, seed=seed, method_params=spec.params,
+                        query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
+                        method_params=spec.params,
                     )
                     owed["select"] += selection.timings.get("select", 0.0)
                     answer = _answer(answerer_obj, prepared, selection, sample, owed)
@@ -331,11 +383,74 @@ def run_eval(
     return summary
 
 
+class QueryEmbeddings:
+    """Each distinct question, option list and query picture of a run, embedded once.
+
+    Ten thousand rows asking one question of one video must not embed it ten thousand times. The
+    embeddings are kept for the whole run, keyed by the encoder's id and the text (or the picture's
+    resolved path); a row of [D] float32 per distinct query is small next to the features.
+    """
+
+    def __init__(self, encoder) -> None:
+        self.encoder = encoder
+        self._queries: dict[tuple[str, str, str], np.ndarray] = {}
+        self._options: dict[tuple[str, str, tuple[str, ...]], np.ndarray] = {}
+
+    def query(self, sample: Sample, mode: str) -> tuple[Query, np.ndarray]:
+        """The query ``sample`` asks in ``mode`` and its [Q,D] embedding.
+
+        A picture already embedded is not read again: its query comes back without the pixels,
+        which no selector reads once it has the embedding.
+        """
+        from framepick import pipeline
+
+        if mode == "image":
+            key = (self.encoder.id, "image", str(Path(sample.query_image).resolve()))
+            if key in self._queries:
+                return Query(), self._queries[key]
+            query = query_for_sample(sample, mode)
+        else:
+            query = query_for_sample(sample, mode)
+            key = (self.encoder.id, "text", query.text or "")
+            if key in self._queries:
+                return query, self._queries[key]
+        self._queries[key] = pipeline.embed_query(self.encoder, query)
+        return query, self._queries[key]
+
+    def options(self, query: Query) -> np.ndarray | None:
+        """[m,D] embeddings of the query's "question option" texts; None for a query without them."""
+        from framepick import pipeline
+
+        if not (query.text and query.text.strip() and query.options):
+            return None
+        key = (self.encoder.id, query.text, tuple(query.options))
+        if key not in self._options:
+            self._options[key] = pipeline.embed_options(self.encoder, query.text, query.options)
+        return self._options[key]
+
+
+def _remove_if_empty(out: Path) -> None:
+    """Undo a run folder that failed before holding anything but its config and empty files."""
+    names = {rec.CONFIG_FILE, rec.RECORDS_FILE, rec.TIMELINES_FILE}
+    try:
+        entries = list(out.iterdir())
+        if any(e.name not in names or (e.name != rec.CONFIG_FILE and e.stat().st_size) for e in entries):
+            return
+        for entry in entries:
+            entry.unlink()
+        out.rmdir()
+    except OSError:  # best effort: the error being raised is the one to report
+        pass
+
+
 def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
     """Create the run folder, or check that it holds the same run; write the merged config."""
     if out.exists() and not out.is_dir():
         raise InvalidArgumentError(f"--out {str(out)!r} exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidArgumentError(f"--out {str(out)!r} cannot be created ({exc.strerror or exc})") from None
     paths = [out / rec.CONFIG_FILE, out / rec.RECORDS_FILE, out / rec.TIMELINES_FILE]
     if force_new:
         for path in paths:
@@ -361,7 +476,9 @@ def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
 
 
 def query_for_sample(sample: Sample, mode: str) -> Query:
-    """The query a method gets for ``sample`` in query ``mode`` (``text``: question and options; ``image``: the picture)."""
+    """The query a method gets for ``sample`` in query ``mode`` (``text``: question and options;
+    ``image``: the picture; ``auto``: the picture where there is one, as :func:`query_used`)."""
+    mode = query_used(sample, mode) or mode
     if mode == "image":
         from framepick.api import _read_image
 
