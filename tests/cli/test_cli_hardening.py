@@ -312,3 +312,31 @@ def test_missing_and_folder_inputs_say_so(capsys, tmp_path):
     assert_one_line_error(code, err, "--scores", "does not exist")
     code, _, err = run_cli(capsys, "select", "--scores", str(tmp_path), "-k", "1")
     assert_one_line_error(code, err, "--scores", "is a folder")
+
+
+def test_data_niah_names_skipped_library_clips_without_verbose(capsys, tmp_path, monkeypatch):
+    import sys
+
+    import framepick.data.niah as niah
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "data"))
+    from niah_fixtures import small_config, write_library
+
+    monkeypatch.setattr(niah, "NiahConfig", lambda **kw: small_config(**kw))
+    library = write_library(tmp_path / "lib")
+    data = json.loads(library.read_text())
+    data["clips"].append({**data["clips"][0], "id": "clip-gone", "path": "gone.mp4"})
+    library.write_text(json.dumps(data))
+    code = main(["data", "niah", "--out", str(tmp_path / "o"), "--library", str(library), "--count", "1",
+                 "--min-minutes", "0.2", "--max-minutes", "0.3", "--decoys", "2", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert [line for line in err.splitlines() if "WARNING" in line] == [
+        f"framepick: WARNING: 1 library clip(s) skipped: clip-gone: {_skip_reason(library, 'clip-gone')}"
+    ]
+
+
+def _skip_reason(library: Path, clip_id: str) -> str:
+    from framepick.data.clip_library import load_library
+
+    return next(clip.reason for clip in load_library(library).skipped if clip.id == clip_id)

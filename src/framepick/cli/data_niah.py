@@ -59,11 +59,6 @@ def run(args: argparse.Namespace) -> int:
     check_outputs({"--out": args.out, "--cache-dir": args.cache_dir}, {"--library": args.library},
                   folders=("--out", "--cache-dir"))
     library = load_library(args.library)
-    if library.skipped:
-        # Said before any work and without -v: a later "too few clips" error makes sense only with it.
-        log = logging.getLogger("framepick.cli.data_niah")
-        log.warning("%d library clip(s) skipped: %s", len(library.skipped),
-                    "; ".join(f"{clip.id}: {clip.reason}" for clip in library.skipped))
     config = NiahConfig(
         min_minutes=args.min_minutes, max_minutes=args.max_minutes, needles=args.needles,
         decoys=args.decoys, options=args.options,
@@ -72,6 +67,13 @@ def run(args: argparse.Namespace) -> int:
         args.out, args.count, args.seed, library=library, config=config,
         cache_dir=args.cache_dir, progress=progress_from_args(args),
     )
+    if library.skipped:
+        # Without -v too: a suite built from fewer clips than the library lists must say so. (When
+        # too few are left to build at all, the error itself names the skipped clips.)
+        logging.getLogger("framepick.cli.data_niah").warning(
+            "%d library clip(s) skipped: %s", len(library.skipped),
+            "; ".join(f"{clip.id}: {clip.reason}" for clip in library.skipped),
+        )
     if not args.quiet:
         print(f"framepick: niah: {result.summary()} ({result.seconds:.1f} s)", file=sys.stderr)
     print(result.manifest)
