@@ -38,9 +38,10 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from framepick.encode._runtime import DEFAULT_BATCH_SIZE, batches, check_frames, check_texts
+from framepick.encode._runtime import DEFAULT_BATCH_SIZE, check_frames, check_texts
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.encode.cache import FeatureCache
+from framepick.encode.onnxrt import Runtime, check_runtime
 from framepick.registry import register_encoder
 
 logger = logging.getLogger(__name__)
@@ -123,6 +124,12 @@ def class_text_embeddings(config: ConseConfig, minilm, cache: FeatureCache | Non
     return embeddings
 
 
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32, shifted by the row maximum so large logits cannot overflow."""
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (shifted / shifted.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
 class ConseEncoder(Encoder):
     """ConSE: EfficientNet-Lite0 ImageNet probabilities mixing MiniLM label embeddings; text via MiniLM."""
 
@@ -135,33 +142,33 @@ class ConseEncoder(Encoder):
         *,
         cache: FeatureCache | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
+        runtime: Runtime = "auto",
     ) -> None:
         from framepick.encode.effnet import PREPROCESS_ID, load_efficientnet_lite0
         from framepick.encode.minilm import load_minilm
 
         self.config = config or ConseConfig()
         self.batch_size = batch_size
-        self.network = load_efficientnet_lite0()
+        cache = cache if cache is not None else FeatureCache()
+        self.network = load_efficientnet_lite0(runtime, cache)
         self.minilm = load_minilm()
         self.dim = self.minilm.dim
-        self.class_embeddings = class_text_embeddings(
-            self.config, self.minilm, cache if cache is not None else FeatureCache()
-        )
+        self.class_embeddings = class_text_embeddings(self.config, self.minilm, cache)
+        # No runtime in the id: ONNX Runtime and torch agree to ~1e-6 here (tests/encode), so their
+        # features are interchangeable in the cache and for a policy trained on either.
         self.id = (
             f"offline:conse-{self.config.tag}:{self.network.weights_id}:{PREPROCESS_ID}:{self.minilm.id}"
         )
 
+    @property
+    def runtime(self) -> str:
+        """Where the image network runs: ``onnx`` or ``torch``."""
+        return self.network.runtime
+
     def class_probabilities(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
         """[N,1000] ImageNet probabilities (at the configured temperature)."""
-        import torch
-
-        frames = check_frames(frames)
-        out = np.zeros((frames.shape[0], 1000), dtype=np.float32)
-        with torch.inference_mode():
-            for part in batches(frames.shape[0], self.batch_size, progress=progress, desc="offline (ConSE)"):
-                logits = self.network.logits(self.network.pooled(self.network.preprocess(frames[part])))
-                out[part] = torch.softmax(logits / self.config.temperature, dim=-1).numpy()
-        return out
+        logits = self.network.run(frames, "logits", batch_size=self.batch_size, progress=progress, desc="offline (ConSE)")
+        return softmax(logits / self.config.temperature)
 
     def embed_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         """The ConSE combination of class embeddings, from [N,1000] probabilities."""
@@ -193,6 +200,10 @@ class ConseEncoder(Encoder):
 
 
 @register_encoder("offline")
-def make_offline_encoder() -> Encoder:
-    """ConSE over packaged EfficientNet-Lite0 + MiniLM (384-D, has text); no download, weak on free-form questions."""
-    return ConseEncoder()
+def make_offline_encoder(runtime: str | None = None) -> Encoder:
+    """ConSE over packaged EfficientNet-Lite0 + MiniLM (384-D, has text); no download, weak on free-form questions.
+
+    ``offline:torch`` runs the image network in torch (the reference), ``offline:onnx`` on ONNX
+    Runtime; plain ``offline`` picks torch on a GPU and ONNX Runtime on a CPU.
+    """
+    return ConseEncoder(runtime=check_runtime(runtime or "auto"))

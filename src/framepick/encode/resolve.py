@@ -58,6 +58,12 @@ def _takes_argument(factory: object) -> bool:
     return bool(inspect.signature(factory).parameters)  # type: ignore[arg-type]
 
 
+def _argument_required(factory: object) -> bool:
+    """A required argument names a model (id or folder); an optional one is a choice (a runtime)."""
+    parameters = inspect.signature(factory).parameters.values()  # type: ignore[arg-type]
+    return any(p.default is inspect.Parameter.empty for p in parameters)
+
+
 def canonical_spec(spec: str, *, need_text: bool = True) -> str:
     """The spec with ``auto`` resolved and local folders made absolute: the memo key."""
     _ensure_registered()
@@ -67,6 +73,9 @@ def canonical_spec(spec: str, *, need_text: bool = True) -> str:
             raise InvalidArgumentError(f"encoder 'auto' takes no argument, got {spec!r}")
         return canonical_spec(resolve_auto(need_text=need_text))
     factory = _get_factory(name)
+    if _takes_argument(factory) and not _argument_required(factory):
+        # 'offline' and 'offline:torch': the factory validates the choice when it runs.
+        return f"{name}:{argument.lower()}" if argument else name
     if _takes_argument(factory):
         if not argument:
             raise InvalidArgumentError(
@@ -86,16 +95,17 @@ def load_encoder(spec: str = AUTO, *, need_text: bool = True) -> Encoder:
     """The encoder named by ``spec``, loaded once per process.
 
     ``spec``: ``auto`` (default), ``offline``, ``effnet-pool``, ``hist``, ``clip:<id or folder>``,
-    ``siglip:<id or folder>``, or any name registered with ``register_encoder``. ``need_text`` only
+    ``siglip:<id or folder>``, or any name registered with ``register_encoder``. ``offline`` and
+    ``effnet-pool`` take an optional runtime: ``offline:torch`` (the reference), ``offline:onnx``. ``need_text`` only
     matters for ``auto``: with False (an image-only query) it may choose ``effnet-pool``.
     """
     key = canonical_spec(spec, need_text=need_text)
     with _lock:
         encoder = _loaded.get(key)
         if encoder is None:
-            name, _, argument = key.partition(":")
+            name, sep, argument = key.partition(":")
             factory = _get_factory(name)
-            encoder = factory(argument) if _takes_argument(factory) else factory()
+            encoder = factory(argument) if sep else factory()
             _loaded[key] = encoder
             logger.info("encoder %s -> %s", spec, encoder.id)
         return encoder
