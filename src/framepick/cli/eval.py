@@ -54,9 +54,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="run folder (created; resumed if it exists)")
     parser.add_argument(
         "--methods",
-        default="uniform,topk,aks,bolt,kframes",
+        default="uniform,topk,aks,bolt,kframes,mmr,topk+dedup",
         metavar="LIST",
-        help="comma-separated methods, NAME or NAME=CHECKPOINT_DIR (default uniform,topk,aks,bolt,kframes)",
+        help="comma-separated methods, NAME or NAME=CHECKPOINT_DIR (default uniform,topk,aks,bolt,kframes,mmr,topk+dedup)",
     )
     parser.add_argument("-k", default="8,32", metavar="LIST", help="comma-separated frame budgets (default 8,32)")
     parser.add_argument("--answerer", default="offline", help="answerer (default offline: a weak option matcher)")

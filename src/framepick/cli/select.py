@@ -38,11 +38,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--query-image", metavar="PATH", help="find frames that look like this picture")
     parser.add_argument("-k", type=int, default=8, help="how many frames to choose (default 8)")
     parser.add_argument(
-        "--method", help="selection method (see 'framepick methods'; default kframes, or topk with --scores); "
+        "--method", help="selection method (see 'framepick methods'; default topk+dedup, or topk with --scores); "
         "a learned one as NAME=CKPT_DIR (from 'framepick train')"
     )
     parser.add_argument("--encoder", default="auto", help="feature encoder (see 'framepick encoders'; default auto)")
     parser.add_argument("--method-params", metavar="JSON", help='method hyper-parameters as a JSON object, e.g. \'{"alpha": 2}\'')
+    parser.add_argument(
+        "--dedup", action="store_true",
+        help="near-duplicate guard, any method: no two chosen frames with feature cosine >= 0.96 "
+        "(another threshold: --method-params '{\"dedup\": 0.9}')",
+    )
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     add_grid_args(parser)
     parser.add_argument("--scores", metavar="FILE", help="bring your own scores: .npy or a JSON list, one per candidate")
@@ -75,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
     _check_paths_and_text(args)
     params = _method_params(args.method_params)
+    if args.dedup:
+        params.setdefault("dedup", True)
     if args.method and "=" in args.method:
         # NAME=CKPT_DIR, as in `eval --methods`: a learned selector and its trained checkpoint.
         name, _, checkpoint = args.method.partition("=")
@@ -111,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             args.video,
             args.question,
             args.k,
-            method=args.method or "kframes",
+            method=args.method or api.DEFAULT_METHOD,
             encoder=args.encoder,
             query_image=args.query_image,
             options=args.option,

@@ -44,7 +44,7 @@ from framepick.types import Query, Sample
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_METHODS = ("uniform", "topk", "aks", "bolt", "kframes")
+DEFAULT_METHODS = ("uniform", "topk", "aks", "bolt", "kframes", "mmr", "topk+dedup")
 DEFAULT_KS = (8, 32)
 QUERY_MODES = ("text", "image")
 """The queries a record can have used."""

@@ -72,7 +72,8 @@ class MMRSelector(Selector):
       MMR is a k-step greedy loop of ``O(kTD)`` with one readable knob; a DPP's greedy MAP needs a
       kernel ``L = diag(q) S diag(q)`` whose quality term must be made positive and scaled (cosine
       scores are not), and its log-det trade-off has no single weight a user can reason about.
-      On the needle suites (README, "Why this default") MMR already removes the duplicates.
+      MMR is soft: it avoids near-duplicates while distinct frames remain, but guarantees
+      nothing (the guard, :mod:`framepick.select.dedup`, does).
     - **Scales.** Relevance is min-max scaled over the video (cosine scores of one encoder span a
       narrow band, e.g. 0.2-0.3). Similarity is rescaled so the video's *typical* frame pair (the
       median) is 0 and an identical frame 1: raw cosine would make every frame of a video look
