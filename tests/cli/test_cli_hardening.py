@@ -340,3 +340,20 @@ def _skip_reason(library: Path, clip_id: str) -> str:
     from framepick.data.clip_library import load_library
 
     return next(clip.reason for clip in load_library(library).skipped if clip.id == clip_id)
+
+
+def test_report_and_export_may_not_overwrite_the_run_or_its_manifest(capsys, tmp_path):
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text('{"id": "a"}\n')
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"manifest": str(manifest)}))
+    (run / "records.jsonl").write_text("")
+    # export reads the manifest named in config.json when --manifest is not given: it is an input too.
+    code, _, err = run_cli(capsys, "export", "lmms-eval", str(run), "--method", "topk", "-k", "2", "--out", str(manifest))
+    assert_one_line_error(code, err, "--out", "config.json")
+    code, _, err = run_cli(capsys, "report", str(run), "--out", str(run / "records.jsonl"))
+    assert_one_line_error(code, err, "--out", "records.jsonl")
+    code, _, err = run_cli(capsys, "report", str(run), "--markdown", str(manifest))
+    assert_one_line_error(code, err, "--markdown")
+    assert manifest.read_text() == '{"id": "a"}\n' and (run / "records.jsonl").read_text() == ""

@@ -172,6 +172,25 @@ def _check_readable(path: Path, flag: str) -> None:
         raise InvalidArgumentError(f"{flag} {str(path)!r} cannot be read ({exc.strerror or exc})") from None
 
 
+def run_dir_inputs(run_dir: str | os.PathLike) -> dict[str, Path]:
+    """The files an evaluation run folder is read from, by the name a message should give them.
+
+    Its records, timelines and config, and the manifest its config names (which ``report`` and
+    ``export`` read when no --manifest is given): an output landing on any of them is refused.
+    """
+    from framepick.eval import records as rec
+
+    folder = Path(run_dir)
+    inputs = {f"RUN_DIR file {name}": folder / name for name in (rec.RECORDS_FILE, rec.TIMELINES_FILE, rec.CONFIG_FILE)}
+    try:
+        manifest = (rec.read_json(folder / rec.CONFIG_FILE) or {}).get("manifest")
+    except InvalidArgumentError:  # an unreadable config is the reader's error to report
+        manifest = None
+    if isinstance(manifest, str) and manifest:
+        inputs["manifest named in RUN_DIR/config.json"] = Path(manifest)
+    return inputs
+
+
 # -- output paths -------------------------------------------------------------------------------
 
 

@@ -35,15 +35,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_lmms_eval(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from framepick.cli.checks import check_input_dir, check_outputs
-    from framepick.eval import records as rec
+    from framepick.cli.checks import check_input_dir, check_outputs, run_dir_inputs
     from framepick.eval.lmms_export import write_lmms_eval
 
     check_input_dir(args.run_dir, "RUN_DIR")  # --manifest is checked by the exporter, which also finds the default
-    run_files = {f"RUN_DIR file {name}": Path(args.run_dir) / name for name in (rec.RECORDS_FILE, rec.CONFIG_FILE)}
-    check_outputs({"--out": args.out}, {**run_files, "--manifest": args.manifest})
+    check_outputs({"--out": args.out}, {**run_dir_inputs(args.run_dir), "--manifest": args.manifest})
 
     count = write_lmms_eval(
         args.out, args.run_dir, method=args.method, k=args.k, query=args.query, layout=args.layout, manifest=args.manifest

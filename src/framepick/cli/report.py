@@ -24,15 +24,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_paths(args: argparse.Namespace) -> None:
-    from pathlib import Path
-
-    from framepick.cli.checks import check_input_dir, check_outputs
-    from framepick.eval import records as rec
+    from framepick.cli.checks import check_input_dir, check_outputs, run_dir_inputs
 
     check_input_dir(args.run_dir, "RUN_DIR")
-    run_dir = Path(args.run_dir)
-    inputs = {f"RUN_DIR file {name}": run_dir / name for name in (rec.RECORDS_FILE, rec.TIMELINES_FILE, rec.CONFIG_FILE)}
-    check_outputs({"--out": args.out, "--markdown": args.markdown}, inputs)
+    check_outputs({"--out": args.out, "--markdown": args.markdown}, run_dir_inputs(args.run_dir))
 
 
 def run(args: argparse.Namespace) -> int:
