@@ -1,8 +1,10 @@
 """The ``framepick`` command: parses arguments, configures logging, turns errors into one line.
 
 Each subcommand lives in its own module with ``add_parser(subparsers)`` and ``run(args) -> int``.
-User errors (:class:`framepick.errors.FramepickError`) print ``framepick: error: ...`` and exit 2;
-anything else is a bug and prints one line too, with the traceback only under FRAMEPICK_DEBUG=1.
+User errors (:class:`framepick.errors.FramepickError`) print ``framepick: error: ...`` and exit 2,
+and so does an ``OSError`` (a read-only or full disk, a permission, a link loop: the environment's
+answer, which the user can fix), naming the path; anything else is a bug and prints one line too,
+with the traceback only under FRAMEPICK_DEBUG=1.
 """
 
 from __future__ import annotations
