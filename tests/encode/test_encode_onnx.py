@@ -63,6 +63,7 @@ def runtimes(graph_cache):
     on_onnx = ConseEncoder(cache=graph_cache, runtime="onnx")
     on_torch = ConseEncoder(cache=graph_cache, runtime="torch")
     assert (on_onnx.runtime, on_torch.runtime) == ("onnx", "torch")
+    assert (on_onnx.minilm.runtime, on_torch.minilm.runtime) == ("onnx", "torch")
     return on_onnx, on_torch
 
 
@@ -88,6 +89,12 @@ def test_onnx_and_torch_pick_the_same_top_frames(runtimes, real_frames):
         top_a = np.argsort(-(a @ text), kind="stable")[:8]
         top_b = np.argsort(-(b @ text), kind="stable")[:8]
         np.testing.assert_array_equal(top_a, top_b, err_msg=question)
+
+
+def test_minilm_on_onnx_matches_torch(runtimes):
+    on_onnx, on_torch = runtimes
+    texts = [*QUESTIONS, "", "a " * 400, "Ünïcödé and punctuation?!"]  # padding, truncation, odd text
+    np.testing.assert_allclose(on_onnx.encode_text(texts), on_torch.encode_text(texts), atol=1e-5)
 
 
 def squash_to(frames: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -151,7 +151,7 @@ class ConseEncoder(Encoder):
         self.batch_size = batch_size
         cache = cache if cache is not None else FeatureCache()
         self.network = load_efficientnet_lite0(runtime, cache)
-        self.minilm = load_minilm()
+        self.minilm = load_minilm(runtime, cache)
         self.dim = self.minilm.dim
         self.class_embeddings = class_text_embeddings(self.config, self.minilm, cache)
         # No runtime in the id: ONNX Runtime and torch agree to ~1e-6 here (tests/encode), so their
@@ -162,7 +162,7 @@ class ConseEncoder(Encoder):
 
     @property
     def runtime(self) -> str:
-        """Where the image network runs: ``onnx`` or ``torch``."""
+        """Where the image network runs: ``onnx`` or ``torch`` (MiniLM's is ``self.minilm.runtime``)."""
         return self.network.runtime
 
     def class_probabilities(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
@@ -203,7 +203,7 @@ class ConseEncoder(Encoder):
 def make_offline_encoder(runtime: str | None = None) -> Encoder:
     """ConSE over packaged EfficientNet-Lite0 + MiniLM (384-D, has text); no download, weak on free-form questions.
 
-    ``offline:torch`` runs the image network in torch (the reference), ``offline:onnx`` on ONNX
-    Runtime; plain ``offline`` picks torch on a GPU and ONNX Runtime on a CPU.
+    ``offline:torch`` runs EfficientNet-Lite0 and MiniLM in torch (the reference), ``offline:onnx``
+    on ONNX Runtime; plain ``offline`` picks torch on a GPU and ONNX Runtime on a CPU.
     """
     return ConseEncoder(runtime=check_runtime(runtime or "auto"))

@@ -202,8 +202,6 @@ def _weights_path() -> Path:
 
 
 def _onnx_backend(weights: Path, weights_id: str, cache: FeatureCache) -> _OnnxBackend:
-    onnxrt.import_onnxruntime()  # fail fast, before an export nobody could run
-
     def build() -> bytes:
         import torch
 
@@ -216,13 +214,7 @@ def _onnx_backend(weights: Path, weights_id: str, cache: FeatureCache) -> _OnnxB
             dynamic_axes={"frames": {0: "n"}, "pooled": {0: "n"}, "logits": {0: "n"}},
         )
 
-    graph = onnxrt.load_graph(GRAPH_NAME, weights_id, build, cache)
-    try:
-        session = onnxrt.make_session(graph)
-    except onnxrt.GraphUnavailable as reason:  # a stale or damaged cached graph: export afresh once
-        logger.info("%s; exporting it again", reason)
-        onnxrt.forget_graph(GRAPH_NAME, weights_id, cache)
-        session = onnxrt.make_session(onnxrt.load_graph(GRAPH_NAME, weights_id, build, cache))
+    session = onnxrt.cached_session(GRAPH_NAME, weights_id, build, cache)
     logger.info("EfficientNet-Lite0 on ONNX Runtime (%d threads)", onnxrt.cpu_threads())
     return _OnnxBackend(session)
 

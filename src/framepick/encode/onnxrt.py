@@ -183,3 +183,23 @@ def make_session(graph: bytes) -> "onnxruntime.InferenceSession":
     except Exception as error:  # corrupt or incompatible graph
         first = str(error).strip().splitlines()[0] if str(error).strip() else ""
         raise GraphUnavailable(f"ONNX Runtime cannot load the graph: {type(error).__name__}: {first}") from None
+
+
+def cached_session(
+    name: str, weights_id: str, build: Callable[[], bytes], cache: FeatureCache | None
+) -> "onnxruntime.InferenceSession":
+    """A session over the cached graph of ``name``, exporting it (``build``) when absent or refused.
+
+    A cached graph ONNX Runtime cannot load (written by another version, damaged in a way the
+    cache's checksum cannot see) is dropped and exported afresh, once.
+    """
+    import_onnxruntime()  # fail fast, before an export nobody could run
+    was_cached = cache is not None and graph_key(name, weights_id) in cache
+    try:
+        return make_session(load_graph(name, weights_id, build, cache))
+    except GraphUnavailable as reason:
+        if not was_cached:  # a graph exported just now was refused: exporting again cannot help
+            raise
+        logger.info("%s; exporting it again", reason)
+        forget_graph(name, weights_id, cache)
+        return make_session(load_graph(name, weights_id, build, cache))
