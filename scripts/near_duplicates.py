@@ -2,12 +2,12 @@
 
 For each clip and a question a person would ask of it, every method picks 8 frames of the
 default 256-candidate grid with the offline encoder (what a newcomer gets); the table counts the
-consecutive chosen frames whose features are near-duplicates (cosine >= 0.96, see
+consecutive chosen frames whose features are near-duplicates (cosine >= the threshold, see
 ``framepick.select.dedup``), out of 7 neighbour pairs.
 
     python scripts/near_duplicates.py                      # the default method and uniform
     python scripts/near_duplicates.py --methods uniform,topk,kframes,mmr,kframes+dedup
-    python scripts/near_duplicates.py --calibrate          # the similarities the 0.96 rests on
+    python scripts/near_duplicates.py --calibrate          # the similarities the threshold rests on
 """
 
 from __future__ import annotations
@@ -69,20 +69,31 @@ def count_pairs(methods: list[str]) -> None:
 def calibrate() -> None:
     """The similarities that placed the threshold (module docstring of framepick.select.dedup)."""
     from framepick.select._common import evenly_spaced
+    from framepick.select.dedup import NEAR_DUPLICATE_THRESHOLD as T
 
     encoder, prepared = prepare(clip_path("bikes"))
     emb = prepared.features[encoder.id].embeddings.astype(np.float64)
     times = prepared.timestamps
+    sim = emb @ emb.T
     last = np.flatnonzero(times >= times[-1] - 0.3)  # the blurred close-up of a parked wheel
-    pairs = (emb[last] @ emb[last].T)[np.triu_indices(len(last), 1)]
+    pairs = sim[np.ix_(last, last)][np.triu_indices(len(last), 1)]
     print(f"bikes, last 0.3 s ({len(last)} frames): pairwise cosine {pairs.min():.3f}-{pairs.max():.3f}, "
-          f"median {np.median(pairs):.3f}, {np.count_nonzero(pairs >= 0.96)}/{pairs.size} pairs >= 0.96")
+          f"median {np.median(pairs):.3f}; {np.count_nonzero(pairs >= T)}/{pairs.size} pairs >= {T}")
+    consecutive = np.diag(sim, 1)
+    print(f"bikes, consecutive candidates (one frame apart): median {np.median(consecutive):.3f}, "
+          f"{100 * np.mean(consecutive >= T):.0f}% >= {T}")
+    scene_of = np.zeros(len(times), dtype=int)
+    for number, scene in enumerate(prepared.scenes):
+        scene_of[scene.start : scene.end + 1] = number
+    across = sim[scene_of[:, None] != scene_of[None, :]]
+    print(f"bikes, frames of different scenes ({len(prepared.scenes)} scenes): cosine 99th percentile "
+          f"{np.quantile(across, 0.99):.3f}, {100 * np.mean(across >= T):.2f}% >= {T}")
     uniform = evenly_spaced(len(times), 8)
-    sim = emb[uniform] @ emb[uniform].T
-    np.fill_diagonal(sim, -1)
-    i, j = np.unravel_index(np.argmax(sim), sim.shape)
+    chosen = sim[np.ix_(uniform, uniform)]
+    np.fill_diagonal(chosen, -1)
+    i, j = np.unravel_index(np.argmax(chosen), chosen.shape)
     print(f"bikes, uniform's 8 frames: most similar pair {times[uniform[i]]:.2f} s / {times[uniform[j]]:.2f} s "
-          f"at {sim[i, j]:.3f}")
+          f"at {chosen[i, j]:.3f}")
     for clip in ("bigbuckbunny", "carphone_pristine"):
         encoder, prepared = prepare(clip_path(clip))
         emb = prepared.features[encoder.id].embeddings.astype(np.float64)

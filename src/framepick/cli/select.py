@@ -45,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--method-params", metavar="JSON", help='method hyper-parameters as a JSON object, e.g. \'{"alpha": 2}\'')
     parser.add_argument(
         "--dedup", action="store_true",
-        help="near-duplicate guard, any method: no two chosen frames with feature cosine >= 0.96 "
+        help="near-duplicate guard, any method: no two chosen frames with feature cosine >= 0.95 "
         "(another threshold: --method-params '{\"dedup\": 0.9}')",
     )
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
