@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
 
     frames = None
     if args.scores:
+        if params.get("dedup") not in (None, False):
+            raise InvalidArgumentError("--dedup compares frames' features; a score list has none (use it with a VIDEO)")
         scores = _read_scores(Path(args.scores))
         if args.candidates_given and args.candidates != len(scores):
             raise InvalidArgumentError(
