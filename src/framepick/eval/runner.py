@@ -277,16 +277,35 @@ def run_eval(
     created = not out.exists()
     try:
         _open_run_dir(out, config, force_new)
-        return _run(samples, out, method_specs, k_values, modes, grid, store, answerer_obj, selection_encoder,
-                    extractors, config, seed, allow_damaged, progress, started)
+        return _run(
+            samples, out, method_specs=method_specs, k_values=k_values, modes=modes, grid=grid, store=store,
+            answerer_obj=answerer_obj, selection_encoder=selection_encoder, extractors=extractors, config=config,
+            seed=seed, allow_damaged=allow_damaged, progress=progress, started=started,
+        )
     except BaseException:
         if created:
             _remove_if_empty(out)
         raise
 
 
-def _run(samples, out, method_specs, k_values, modes, grid, store, answerer_obj, selection_encoder,
-         extractors, config, seed, allow_damaged, progress, started) -> EvalSummary:
+def _run(
+    samples: Sequence[Sample],
+    out: Path,
+    *,
+    method_specs: tuple[MethodSpec, ...],
+    k_values: tuple[int, ...],
+    modes: tuple[str, ...],
+    grid: Any,
+    store: Any,
+    answerer_obj: Any,
+    selection_encoder: Any,
+    extractors: list[Any],
+    config: dict[str, Any],
+    seed: int,
+    allow_damaged: bool,
+    progress: bool,
+    started: float,
+) -> EvalSummary:
     """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
     from framepick import api, pipeline
     from framepick.select import load_selector
