@@ -17,10 +17,6 @@ from typing import Iterable, Mapping
 
 from framepick.errors import InvalidArgumentError
 
-MAX_FPS = 1000.0
-"""Above any real video's frame rate: a grid denser than the frames is every frame, so a larger
---fps only asks the decoder to place billions of empty slots (the 'fps 1e9' MemoryError)."""
-
 MAX_CANDIDATES = 1_000_000
 """A candidate grid beyond a million frames is a typo, not a request: every candidate is decoded
 and embedded, so the run would take days before it used the memory it needs."""
@@ -52,12 +48,15 @@ def candidates_arg(text: str) -> int:
 
 
 def fps_arg(text: str) -> float:
+    """--fps: a positive finite rate. How dense a grid may be (any rate under --max-candidates, at
+    most :data:`framepick.video.candidates.MAX_UNCAPPED_FPS` without it) is the grid's own rule,
+    checked with the other grid flags by :func:`framepick.cli.common.finish_grid_args`."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a number of frames per second, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_FPS):
-        raise argparse.ArgumentTypeError(f"must be a number above 0 and at most {MAX_FPS:g}, got {text!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text!r}")
     return value
 
 

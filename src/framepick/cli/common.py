@@ -28,12 +28,14 @@ def add_grid_args(parser: argparse.ArgumentParser) -> None:
 
 
 def finish_grid_args(args: argparse.Namespace) -> None:
-    """Resolve the grid defaults, remembering whether --candidates was given explicitly."""
+    """Resolve the grid defaults, remembering whether --candidates was given explicitly, and check
+    the grid the flags describe now, before any work (its errors name the flags)."""
     args.candidates_given = args.candidates is not None
     if args.fps is not None and args.candidates_given:
         raise InvalidArgumentError("give either --candidates or --fps, not both")
     if args.candidates is None and args.fps is None:
         args.candidates = DEFAULT_CANDIDATES
+    grid_from_args(args)
 
 
 def grid_from_args(args: argparse.Namespace):
