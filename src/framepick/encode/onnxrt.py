@@ -177,6 +177,10 @@ def make_session(graph: bytes) -> "onnxruntime.InferenceSession":
     options.intra_op_num_threads = cpu_threads()
     # One graph runs at a time per call; inter-op threads would only compete with intra-op ones.
     options.inter_op_num_threads = 1
+    # No busy-waiting between runs: spinning threads steal the CPUs the decoder and the squash
+    # need between batches, and on a shared machine those of other processes. On 2 busy cores
+    # the network ran 15-30% faster without (benchmarks/bench_encode.py neighbours; 6 rounds).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: library code stays quiet
     try:
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
