@@ -19,7 +19,23 @@ from framepick.cli.common import (
 from framepick.cli.checks import check_input_file, check_outputs, seed_arg
 from framepick.errors import InvalidArgumentError
 
-METHODS = ("tspo", "refocus", "msjoe", "videoitg")
+class _Methods:
+    """argparse ``choices`` that finds the learned methods only when a name is checked or listed.
+
+    Finding them imports the policy modules (torch), which building the parser must not do.
+    """
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self):
+        return iter(self._names())
+
+    @staticmethod
+    def _names() -> list[str]:
+        from framepick.policies import policy_methods
+
+        return policy_methods()
 
 DESCRIPTION = """\
 Train a learned frame selector and write a checkpoint folder that
@@ -41,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "train", help="train a learned selector (tspo, refocus, msjoe, videoitg) from a manifest",
         description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("method", choices=METHODS, help="which policy to train")
+    parser.add_argument("method", choices=_Methods(), metavar="METHOD", help="which policy to train (one of the methods above)")
     parser.add_argument("--manifest", required=True, metavar="FILE", help="training samples (e.g. from 'framepick data split')")
     parser.add_argument("--val-manifest", metavar="FILE", help="validation samples: picks the checkpoint kept")
     parser.add_argument("--out", required=True, metavar="DIR", help="checkpoint folder (created; resumed if it holds this run)")

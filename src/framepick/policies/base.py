@@ -20,7 +20,8 @@ import dataclasses
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping, NamedTuple
 
 import torch
 from torch import nn
@@ -95,8 +96,11 @@ class Policy(nn.Module, ABC):
     """Base class of the learned selectors' torch modules."""
 
     method: ClassVar[str]
-    """The selector name this policy serves (``tspo``, ``refocus``, ...)."""
+    """The selector name this policy serves (``tspo``, ``refocus``, ...); set by ``@register_policy``."""
     config_class: ClassVar[type[PolicyConfig]]
+    train_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType({})
+    """The paper's training settings: :class:`~framepick.train.config.TrainConfig` fields that differ
+    from its defaults. ``framepick train NAME`` starts from them; flags override them."""
     uses_options: ClassVar[bool] = False
     """True when :attr:`Observation.options` changes the policy's choice."""
 

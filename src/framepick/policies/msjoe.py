@@ -45,13 +45,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from framepick.errors import InvalidArgumentError
+from framepick.policies import register_policy
 from framepick.policies.base import (
     Observation,
     PolicyConfig,
@@ -153,10 +155,14 @@ class UNet1d(nn.Module):
         return self.head(hidden)[0, 0, :length]
 
 
+@register_policy("msjoe")
 class MSJoESampler(SamplingPolicy):
     """MSJoE's sampler: logits = scale * (U-Net(similarity channels) + standardised question similarity)."""
 
-    method: ClassVar[str] = "msjoe"
+    # Paper 004: the sampler is trained with REINFORCE on a difficulty-aware accuracy reward.
+    train_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType(dict(
+        objective="reinforce", k=16, lr=1e-3, reward="difficulty", temporal_weight=1.0, updates_per_group=1,
+    ))
     config_class: ClassVar[type[PolicyConfig]] = MSJoEConfig
     uses_options: ClassVar[bool] = True
 
@@ -198,5 +204,3 @@ class MSJoESampler(SamplingPolicy):
     def log_prob(self, obs: Observation, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return plackett_luce_log_prob(self.frame_scores(obs), actions)
 
-
-POLICY = MSJoESampler

@@ -58,12 +58,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from types import MappingProxyType
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
 from torch import nn
 
 from framepick.errors import InvalidArgumentError
+from framepick.policies import register_policy
 from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, check_float, check_int
 
 
@@ -82,10 +84,16 @@ class RefocusConfig(PolicyConfig):
         check_float("value_gain", self.value_gain, low=0.0)
 
 
+@register_policy("refocus")
 class RefocusPolicy(SamplingPolicy):
     """ReFoCUS policy: k frames chosen one by one, each step attending over all candidates."""
 
-    method: ClassVar[str] = "refocus"
+    # Paper 001: T' = 32 frames, N = 16 subsets, margin reward, advantage (r - mean) / std, entropy
+    # bonus 0.002, weight decay 0.01, gradient clip 1.0 (Appendix B hyper-parameter table).
+    train_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType(dict(
+        objective="grpo", k=32, group_size=16, lr=1e-4, weight_decay=0.01, reward="margin",
+        temporal_weight=0.0, entropy_coef=0.002,
+    ))
     config_class: ClassVar[type[PolicyConfig]] = RefocusConfig
 
     def __init__(self, config: RefocusConfig) -> None:
@@ -204,5 +212,3 @@ class RefocusPolicy(SamplingPolicy):
         )
         return log_prob, entropy
 
-
-POLICY = RefocusPolicy

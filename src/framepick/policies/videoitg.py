@@ -49,13 +49,15 @@ selector's ``instruction`` parameter).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from types import MappingProxyType
+from typing import Any, ClassVar, Mapping
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from framepick.errors import InvalidArgumentError
+from framepick.policies import register_policy
 from framepick.policies.base import (
     Observation,
     Policy,
@@ -130,10 +132,14 @@ class FullAttentionBlock(nn.Module):
         return tokens + self.mlp(self.norm_mlp(tokens))
 
 
+@register_policy("videoitg")
 class VideoITGClassifier(Policy):
     """VideoITG Variant C: full attention over query + frame tokens, one relevance logit per frame."""
 
-    method: ClassVar[str] = "videoitg"
+    # Paper 002: supervised per-frame relevance (Variant C), BCE with a capped positive weight.
+    train_defaults: ClassVar[Mapping[str, Any]] = MappingProxyType(dict(
+        objective="bce", lr=1e-3, weight_decay=0.01, updates_per_group=1,
+    ))
     config_class: ClassVar[type[PolicyConfig]] = VideoITGConfig
 
     def __init__(self, config: VideoITGConfig) -> None:
@@ -185,5 +191,3 @@ class VideoITGClassifier(Policy):
         positions = spread_frames(kind, relevance, obs.frames.detach().numpy(), k, self.config.diversity_threshold)
         return torch.as_tensor(positions, dtype=torch.long)
 
-
-POLICY = VideoITGClassifier

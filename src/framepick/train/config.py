@@ -1,4 +1,4 @@
-"""How a policy is trained: one frozen dataclass, with each method's paper defaults.
+"""How a policy is trained: one frozen dataclass; each method's paper defaults live with its policy.
 
 ``framepick train METHOD`` starts from :func:`default_train_config` and applies the flags the user
 gave; the resolved config is stored with the checkpoint and checked on resume.
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from framepick.errors import InvalidArgumentError
+from framepick.policies import policy_class, policy_methods
 from framepick.policies.base import check_float, check_int
 
 Objective = Literal["grpo", "reinforce", "bce"]
@@ -97,32 +98,23 @@ class TrainConfig:
         return data
 
 
-_DEFAULTS: dict[str, dict[str, Any]] = {
-    # TSPO (003): GRPO on the agent only, R_A + R_T, T_s = 16 while training, lr 5e-4, tau 0.025 -> 0.01.
-    "tspo": dict(objective="grpo", k=16, lr=5e-4, reward="tspo", temporal_weight=1.0,
-                 temperature_start=0.025, temperature_end=0.01),
-    # ReFoCUS (001): T' = 32 frames, N = 16 subsets, margin reward, advantage (r - mean) / std,
-    # entropy bonus 0.002, weight decay 0.01, gradient clip 1.0 (Appendix B hyper-parameter table).
-    "refocus": dict(objective="grpo", k=32, group_size=16, lr=1e-4, weight_decay=0.01, reward="margin",
-                    temporal_weight=0.0, entropy_coef=0.002),
-    # MSJoE (004): the sampler is trained with REINFORCE on a difficulty-aware accuracy reward.
-    "msjoe": dict(objective="reinforce", k=16, lr=1e-3, reward="difficulty", temporal_weight=1.0,
-                  updates_per_group=1),
-    # VideoITG (002): supervised per-frame relevance (Variant C), BCE with a capped positive weight.
-    "videoitg": dict(objective="bce", lr=1e-3, weight_decay=0.01, updates_per_group=1),
-}
-
-
 def default_train_config(method: str, **overrides: Any) -> TrainConfig:
-    """The paper defaults for ``method`` with ``overrides`` (None values are ignored) applied."""
-    if method not in _DEFAULTS:
-        raise InvalidArgumentError(f"no trainer for {method!r}; trainable: {', '.join(sorted(_DEFAULTS))}")
+    """The paper defaults for ``method`` with ``overrides`` (None values are ignored) applied.
+
+    The defaults are the policy class's ``train_defaults`` (declared next to the policy, in
+    ``framepick/policies/METHOD.py``); fields they leave out take :class:`TrainConfig`'s defaults.
+    """
+    defaults = dict(policy_class(method).train_defaults)
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    unknown = sorted(set(defaults) - fields)
+    if unknown:
+        raise InvalidArgumentError(f"{method}'s train_defaults name unknown training option {', '.join(map(repr, unknown))}")
     unknown = sorted(set(overrides) - fields)
     if unknown:
         raise InvalidArgumentError(f"unknown training option {', '.join(map(repr, unknown))}")
-    return TrainConfig(**{**_DEFAULTS[method], **{k: v for k, v in overrides.items() if v is not None}})
+    return TrainConfig(**{**defaults, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 def trainable_methods() -> list[str]:
-    return sorted(_DEFAULTS)
+    """Every learned method: each policy module declares how it is trained."""
+    return policy_methods()
