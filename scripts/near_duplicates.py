@@ -68,7 +68,7 @@ def count_pairs(methods: list[str]) -> None:
 
 def calibrate() -> None:
     """The similarities that placed the threshold (module docstring of framepick.select.dedup)."""
-    from framepick.select._common import evenly_spaced
+    from framepick.spacing import evenly_spaced
     from framepick.select.dedup import NEAR_DUPLICATE_THRESHOLD as T
 
     encoder, prepared = prepare(clip_path("bikes"))

@@ -11,8 +11,9 @@ from __future__ import annotations
 import argparse
 from collections import defaultdict
 
-from framepick.eval.metrics import frames_in_spans, span_hits, wilson_interval
+from framepick.eval.metrics import wilson_interval
 from framepick.eval.records import read_records
+from framepick.spans import frames_in_spans, span_hits
 
 ROWS = {"Text questions (needle-text rows, text query)": ("needle-text", "text"),
         "Picture queries (needle-image rows, picture query)": ("needle-image", "image")}

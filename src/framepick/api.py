@@ -127,7 +127,7 @@ def select_frames(
         grid,
         [] if encoder_obj is None else [encoder_obj],
         scenes="scenes" in selector.needs,
-        cache=_cache(cache),
+        cache=feature_cache(cache),
         allow_damaged=allow_damaged,
         progress=progress,
     )
@@ -389,7 +389,7 @@ def video_scenes(
     from framepick.video.scenes import detect_scenes
 
     grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
-    store = _cache(cache)
+    store = feature_cache(cache)
     index = pipeline.open_video(video, store)
     pipeline.check_damage(index, np.empty(0), None, allow_damaged)
     grid_candidates = pipeline.make_candidates(index, grid)
@@ -426,7 +426,7 @@ def _make_query(question: str | None, options: Sequence[str], query_image: str |
         raise InvalidArgumentError(f"question must be a string, got {type(question).__name__}")
     image = None
     if query_image is not None:
-        image = query_image if isinstance(query_image, np.ndarray) else _read_image(Path(query_image))
+        image = query_image if isinstance(query_image, np.ndarray) else read_query_image(Path(query_image))
     text = question.strip() if question and question.strip() else None
     return Query(text=text, options=tuple(options), image=image)
 
@@ -437,7 +437,8 @@ MAX_QUERY_IMAGE_PIXELS = 50_000_000
 gigabytes (PIL's own bomb limit, 179 megapixels, would only warn below it)."""
 
 
-def _read_image(path: Path) -> np.ndarray:
+def read_query_image(path: Path) -> np.ndarray:
+    """The picture at ``path`` as ``[H,W,3] uint8`` RGB, or a one-line error naming the file."""
     from PIL import Image, UnidentifiedImageError
 
     if not path.is_file():
@@ -461,7 +462,9 @@ def _grid(GridSpec, candidates, fps, max_candidates, keyframes_only):
     return GridSpec(count=candidates, fps=fps, max_candidates=max_candidates, keyframes_only=keyframes_only)
 
 
-def _cache(cache: bool | str | Path):
+def feature_cache(cache: bool | str | Path | None):
+    """The :class:`~framepick.encode.cache.FeatureCache` a ``cache=`` argument names: False or None
+    for none, True for the default folder, a path for that folder."""
     from framepick.encode.cache import FeatureCache
 
     if cache is False or cache is None:

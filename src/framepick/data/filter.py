@@ -35,8 +35,10 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.rewards import margin_reward
+from framepick.spacing import evenly_spaced
 from framepick.types import Sample
-from framepick.train.rewards import margin_reward
+from framepick.validation import check_positive_int
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +53,8 @@ class NoOptionProbabilities(InvalidArgumentError):
 
 def window_ranges(num_frames: int, windows: int = DEFAULT_WINDOWS) -> list[np.ndarray]:
     """The ``windows`` temporal windows of A.1 as sorted position arrays (some may be empty)."""
-    _check_positive("num_frames", num_frames)
-    _check_positive("windows", windows)
+    check_positive_int("num_frames", num_frames)
+    check_positive_int("windows", windows)
     w = math.ceil(num_frames / windows)
     s = math.ceil(w / 2)
     ranges = []
@@ -69,13 +71,12 @@ def uniform_sample(positions: np.ndarray, count: int) -> np.ndarray:
     positions = np.asarray(positions, dtype=np.int64)
     if positions.size <= count:
         return positions
-    picks = ((2 * np.arange(count) + 1) * positions.size) // (2 * count)
-    return positions[picks]
+    return positions[evenly_spaced(positions.size, count)]
 
 
 def frame_subsets(num_frames: int, windows: int = DEFAULT_WINDOWS, frames: int = DEFAULT_FRAMES) -> list[np.ndarray]:
     """The ``2 * windows`` subsets of A.1: ``frames`` positions from each window, then from each complement."""
-    _check_positive("frames", frames)
+    check_positive_int("frames", frames)
     window_sets = window_ranges(num_frames, windows)
     every = np.arange(num_frames)
     complements = [np.setdiff1d(every, window) for window in window_sets]
@@ -129,10 +130,10 @@ def reward_variances(
 
     if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
         raise InvalidArgumentError(f"threshold must be a finite number, got {threshold!r}")
-    _check_positive("windows", windows)
-    _check_positive("frames", frames)
+    check_positive_int("windows", windows)
+    check_positive_int("frames", frames)
     grid = grid if grid is not None else GridSpec(count=256)
-    store = api._cache(cache)
+    store = api.feature_cache(cache)
     answerer_obj = load_answerer(answerer) if isinstance(answerer, str) else answerer
     encoder = getattr(answerer_obj, "encoder", None)
     embeddings_path = getattr(answerer_obj, "answer_embeddings", None)
@@ -246,7 +247,3 @@ def filter_manifest(
     report.seconds = time.perf_counter() - start
     return report
 
-
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidArgumentError(f"{name} must be a positive integer, got {value!r}")

@@ -37,6 +37,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Mapping, Sequence
 
+from framepick.spans import frames_in_spans, span_hits
+
 Z_95 = 1.959963984540054
 """The standard normal quantile for a two-sided 95% interval."""
 
@@ -112,16 +114,6 @@ def _finite(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_finite(v) for v in value]
     return value
-
-
-def frames_in_spans(timestamps: Sequence[float], spans: Sequence[Sequence[float]]) -> list[bool]:
-    """For each timestamp, whether it lies in some ``[start, end]`` span (ends included)."""
-    return [any(start <= t <= end for start, end in spans) for t in timestamps]
-
-
-def span_hits(timestamps: Sequence[float], spans: Sequence[Sequence[float]]) -> list[bool]:
-    """For each span, whether some timestamp lies in it."""
-    return [any(start <= t <= end for t in timestamps) for start, end in spans]
 
 
 def compute_metrics(records: Iterable[Mapping[str, Any]]) -> list[GroupMetrics]:

@@ -239,7 +239,7 @@ def run_eval(
         raise InvalidArgumentError(f"seed must be an integer from 0 to 2**63-1, got {seed!r}")
     needs_text = any(query_used(sample, mode) == "text" for sample in samples for mode in modes)
     grid = grid if grid is not None else GridSpec(count=256)
-    store = api._cache(cache)
+    store = api.feature_cache(cache)
 
     answerer_spec = answerer if isinstance(answerer, str) else getattr(answerer, "id", type(answerer).__name__)
     answerer_obj: Answerer = load_answerer(answerer) if isinstance(answerer, str) else answerer
@@ -499,9 +499,9 @@ def query_for_sample(sample: Sample, mode: str) -> Query:
     ``image``: the picture; ``auto``: the picture where there is one, as :func:`query_used`)."""
     mode = query_used(sample, mode) or mode
     if mode == "image":
-        from framepick.api import _read_image
+        from framepick.api import read_query_image
 
-        return Query(image=_read_image(Path(sample.query_image)))
+        return Query(image=read_query_image(Path(sample.query_image)))
     if not sample.question.strip():
         raise InvalidArgumentError(f"sample {sample.id!r} has an empty question")
     return Query(text=sample.question.strip(), options=sample.options)

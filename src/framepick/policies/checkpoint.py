@@ -27,7 +27,7 @@ def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str,
     """Write ``policy`` (weights + config) to ``folder``, atomically per file; returns the folder."""
     import torch
 
-    from framepick import __version__
+    from framepick.version import __version__
 
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)

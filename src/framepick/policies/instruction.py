@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.select._common import evenly_spaced
+from framepick.spacing import evenly_spaced
 
 INSTRUCTION_TYPES = ("semantic", "motion", "semantic_motion", "no_clue")
 """The four instruction types of Sec 3.2, in the paper's order."""

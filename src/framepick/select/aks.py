@@ -12,8 +12,10 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 
 from framepick.registry import register_selector
-from framepick.select._common import check_number, evenly_spaced, require_scores
+from framepick.select._common import require_scores
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.spacing import evenly_spaced
+from framepick.validation import check_number
 
 
 class Leaf(NamedTuple):

@@ -9,8 +9,9 @@ from typing import ClassVar
 import numpy as np
 
 from framepick.registry import register_selector
-from framepick.select._common import check_number, require_scores
+from framepick.select._common import require_scores
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.validation import check_number
 
 
 def bolt_quantiles(k: int) -> np.ndarray:

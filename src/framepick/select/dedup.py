@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.select._common import check_number
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.validation import check_number
 
 NEAR_DUPLICATE_THRESHOLD = 0.95
 """Cosine similarity of two frames' features at or above which they count as near-duplicates."""

@@ -14,7 +14,7 @@ import numpy as np
 
 from framepick.errors import InvalidArgumentError
 from framepick.registry import register_selector
-from framepick.select._common import check_number, scores_at
+from framepick.select._common import scores_at
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
 from framepick.select.kframes_sampling import (
     SamplingParams,
@@ -24,6 +24,7 @@ from framepick.select.kframes_sampling import (
     merge_clips,
 )
 from framepick.types import Clip, Scene, as_float_scores
+from framepick.validation import check_number
 
 Mode = Literal["auto", "focused", "hybrid"]
 MODES = ("auto", "focused", "hybrid")

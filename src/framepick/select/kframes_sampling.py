@@ -39,8 +39,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.select._common import check_number, pick_evenly
+from framepick.select._common import pick_evenly
 from framepick.types import Clip
+from framepick.validation import check_number
 
 
 @dataclass(frozen=True)

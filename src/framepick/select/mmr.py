@@ -9,8 +9,10 @@ import numpy as np
 
 from framepick.errors import InvalidArgumentError
 from framepick.registry import register_selector
-from framepick.select._common import check_number, evenly_spaced, require_scores
+from framepick.select._common import require_scores
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.spacing import evenly_spaced
+from framepick.validation import check_number
 
 TYPICAL_SIMILARITY_SAMPLE = 256
 """The video's typical frame-to-frame similarity is the median over this many evenly spaced

@@ -8,8 +8,9 @@ from typing import ClassVar
 import numpy as np
 
 from framepick.registry import register_selector
-from framepick.select._common import evenly_spaced, scores_at
+from framepick.select._common import scores_at
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.spacing import evenly_spaced
 
 
 @register_selector("uniform")

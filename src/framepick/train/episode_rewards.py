@@ -1,6 +1,6 @@
 """Rewards and validation metrics of chosen frame subsets on an :class:`~framepick.train.episodes.Episode`.
 
-These connect the pure rewards of :mod:`framepick.train.rewards` to an episode's cached answer
+These connect the pure rewards of :mod:`framepick.rewards` to an episode's cached answer
 table: an answer on a subset is the offline answerer's answer on exactly those frames.
 """
 
@@ -10,10 +10,10 @@ from typing import Sequence
 
 import numpy as np
 
-from framepick.select._common import evenly_spaced
+from framepick.rewards import accuracy_reward, log_ratio_reward, margin_reward, temporal_reward
+from framepick.spacing import evenly_spaced
 from framepick.train.config import TrainConfig
 from framepick.train.episodes import Episode
-from framepick.train.rewards import accuracy_reward, log_ratio_reward, margin_reward, temporal_reward
 from framepick.types import option_letter
 
 

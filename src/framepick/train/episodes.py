@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
-from framepick.eval.metrics import frames_in_spans
+from framepick.spans import frames_in_spans
 from framepick.types import Sample, option_position
 
 logger = logging.getLogger(__name__)

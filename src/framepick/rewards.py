@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.eval.metrics import frames_in_spans
+from framepick.spans import frames_in_spans
 from framepick.types import option_position
 
 # Probabilities are floored here before taking logs, so an option an answerer rules out exactly

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from framepick.errors import InvalidArgumentError
-from framepick.train.rewards import (
+from framepick.rewards import (
     accuracy_reward,
     log_ratio_reward,
     margin_reward,
