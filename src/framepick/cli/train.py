@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     grid = grid_from_args(args)
     encoder = load_encoder(args.encoder)
     answerer = load_answerer(args.answerer)
-    store = api._cache(cache_from_args(args))
+    store = api.feature_cache(cache_from_args(args))
     progress = progress_from_args(args)
 
     def episodes(manifest: str):

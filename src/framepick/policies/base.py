@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from framepick.errors import InvalidArgumentError
+from framepick.validation import check_int
 
 
 class Observation(NamedTuple):
@@ -209,21 +210,3 @@ def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)
     return table[:, :dim]
-
-
-def check_int(name: str, value: object, *, low: int | None = None, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgumentError(f"{name} must be an integer, got {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-        raise InvalidArgumentError(f"{name} must be an integer in {bounds}, got {value!r}")
-
-
-def check_float(name: str, value: object, *, low: float | None = None, high: float | None = None, low_open: bool = False) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(float(value)):
-        raise InvalidArgumentError(f"{name} must be a finite number, got {value!r}")
-    v = float(value)
-    if low is not None and (v < low or (low_open and v == low)):
-        raise InvalidArgumentError(f"{name} must be {'>' if low_open else '>='} {low:g}, got {value!r}")
-    if high is not None and v > high:
-        raise InvalidArgumentError(f"{name} must be <= {high:g}, got {value!r}")

@@ -54,15 +54,8 @@ from torch import nn
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
-from framepick.policies.base import (
-    Observation,
-    PolicyConfig,
-    SamplingPolicy,
-    check_float,
-    check_int,
-    gumbel_top_k,
-    plackett_luce_log_prob,
-)
+from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, gumbel_top_k, plackett_luce_log_prob
+from framepick.validation import check_float, check_int
 
 CHANNELS = ("question", "option_max", "option_mean", "has_options")
 """The sampler's input channels, in order (rows of :meth:`MSJoESampler.similarity_channels`)."""

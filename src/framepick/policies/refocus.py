@@ -66,7 +66,8 @@ from torch import nn
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
-from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, check_float, check_int
+from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy
+from framepick.validation import check_float, check_int
 
 
 @dataclass(frozen=True)

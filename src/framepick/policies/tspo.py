@@ -37,15 +37,8 @@ from torch import nn
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
-from framepick.policies.base import (
-    Observation,
-    PolicyConfig,
-    SamplingPolicy,
-    check_float,
-    check_int,
-    gumbel_top_k,
-    sinusoidal_positions,
-)
+from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, gumbel_top_k, sinusoidal_positions
+from framepick.validation import check_float, check_int
 
 
 @dataclass(frozen=True)

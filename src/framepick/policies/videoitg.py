@@ -58,15 +58,9 @@ from torch import nn
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
-from framepick.policies.base import (
-    Observation,
-    Policy,
-    PolicyConfig,
-    check_float,
-    check_int,
-    sinusoidal_positions,
-)
+from framepick.policies.base import Observation, Policy, PolicyConfig, sinusoidal_positions
 from framepick.policies.instruction import INSTRUCTION_TYPES, classify_instruction, spread_frames
+from framepick.validation import check_float, check_int
 
 INSTRUCTION_CHOICES = ("auto", *INSTRUCTION_TYPES)
 """What ``instruction`` may be: ``auto`` (type the question with the rules) or a fixed type."""

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import policy_class, policy_methods
-from framepick.policies.base import check_float, check_int
+from framepick.validation import check_float, check_int
 
 Objective = Literal["grpo", "reinforce", "bce"]
 RewardKind = Literal["tspo", "margin", "log_ratio", "difficulty"]
