@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from framepick.errors import InvalidArgumentError
+from framepick.policies.instruction import INSTRUCTION_TYPES
 from framepick.registry import register_selector
 from framepick.select.learned import LearnedSelector
 
-INSTRUCTIONS = ("auto", "semantic", "motion", "semantic_motion", "no_clue")
+# The types themselves are defined once, next to the rules that spread frames by them (torch-free).
+INSTRUCTIONS = ("auto", *INSTRUCTION_TYPES)
 
 
 @register_selector("videoitg")

@@ -5,7 +5,6 @@ A plain, dependency-free SVG so a training folder can be inspected in any browse
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 from typing import Any, Sequence
@@ -13,6 +12,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from framepick.eval.plots import colour
+from framepick.export import atomic_path
 
 
 def moving_average(values: Sequence[float], window: int) -> np.ndarray:
@@ -39,9 +39,8 @@ def write_curve(path: str | Path, rows: Sequence[dict[str, Any]], *, title: str,
     for name in sorted({n for r in val for n in r if n.startswith("hit@")}, key=lambda n: int(n[4:])):
         series.append((f"val {name}", [r["step"] for r in val], [r[name] for r in val]))
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(_svg(title, series, width, height))
-    os.replace(tmp, path)
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(_svg(title, series, width, height))
 
 
 def _svg(title: str, series, width: int, height: int) -> str:
