@@ -4,8 +4,9 @@ The network serves two encoders: ConSE (``offline``, in :mod:`framepick.encode.c
 class probabilities, ``effnet-pool`` its pooled penultimate features (1280-D), which are good for
 image-to-image similarity (a query picture, near-duplicate frames) but carry no text.
 
-Runtimes: on a CPU it runs on ONNX Runtime (about 9x torch on 2 cores; :mod:`.onnxrt`), on a GPU
-in torch; ``runtime="torch"`` (spec ``offline:torch``) is the reference path. Both run one wrapped
+Runtimes: on a CPU it runs on ONNX Runtime (:mod:`.onnxrt`; 5-8x torch on 2 cores, more the busier
+they are: docs/encoders.md), on a GPU in torch; ``runtime="torch"`` (spec ``offline:torch``) is the
+reference path. Both run one wrapped
 module (:func:`_wrapped_network`) on the same uint8 input, so they agree to ~1e-5 and the encoder
 id does not name the runtime: features from either are interchangeable in the cache.
 
@@ -18,7 +19,7 @@ Squashing the whole frame to 224x224 and a 0.875 centre crop scored the same (me
 
 The squash is an antialiased bilinear resize computed on uint8 and rounded (PIL's ``BILINEAR``
 within one grey level), not in float as before (``squash224-tf127``): on 256 frames of a 640x272
-video the float resize took 26% of the network's ONNX Runtime time, the uint8 one 1.5%. The
+video the float resize took 26% of the network's ONNX Runtime time, the uint8 one 1-2%. The
 network is sensitive to that rounding (embeddings move by up to 0.04), so the change has its own
 :data:`PREPROCESS_ID` and old cache entries are not reused.
 """

@@ -96,8 +96,9 @@ def load_encoder(spec: str = AUTO, *, need_text: bool = True) -> Encoder:
 
     ``spec``: ``auto`` (default), ``offline``, ``effnet-pool``, ``hist``, ``clip:<id or folder>``,
     ``siglip:<id or folder>``, or any name registered with ``register_encoder``. ``offline`` and
-    ``effnet-pool`` take an optional runtime: ``offline:torch`` (the reference), ``offline:onnx``. ``need_text`` only
-    matters for ``auto``: with False (an image-only query) it may choose ``effnet-pool``.
+    ``effnet-pool`` take an optional runtime: ``offline:torch`` (the reference), ``offline:onnx``.
+    ``need_text`` only matters for ``auto``: with False (an image-only query) it may choose
+    ``effnet-pool``.
     """
     key = canonical_spec(spec, need_text=need_text)
     with _lock:
