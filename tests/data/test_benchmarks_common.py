@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 
 from framepick.data.benchmarks import VideoResolver, parse_time_spans, strip_option_prefix
-from framepick.data.benchmarks._common import (
-    RowError,
-    clean_options,
-    clock_to_seconds,
-    letter_from_index,
-    letter_from_letter,
-    letter_from_text,
-)
+from framepick.data.benchmarks._options import clean_options, letter_from_index, letter_from_letter, letter_from_text
+from framepick.data.benchmarks._report import RowError
+from framepick.data.benchmarks._times import clock_to_seconds
 from framepick.data.benchmarks.lvbench import split_question
 
 

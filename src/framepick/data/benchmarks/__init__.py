@@ -17,14 +17,11 @@ from __future__ import annotations
 import inspect
 
 from framepick.data.benchmarks import egoschema, longvideobench, lvbench, mlvu, nextqa, videomme  # noqa: F401
-from framepick.data.benchmarks._common import (
-    VIDEO_EXTENSIONS,
-    BenchmarkLoader,
-    LoadReport,
-    VideoResolver,
-    parse_time_spans,
-    strip_option_prefix,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader
+from framepick.data.benchmarks._options import strip_option_prefix
+from framepick.data.benchmarks._report import LoadReport
+from framepick.data.benchmarks._times import parse_time_spans
+from framepick.data.benchmarks._videos import VIDEO_EXTENSIONS, VideoResolver
 from framepick.errors import InvalidArgumentError
 from framepick.registry import benchmarks
 

@@ -21,18 +21,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_index,
-    letter_from_letter,
-    read_records,
-    read_side_json,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_index, letter_from_letter
+from framepick.data.benchmarks._readers import read_records, read_side_json, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
 from framepick.registry import register_benchmark
 
 ANSWERS_FILE = "subset_answers.json"

@@ -24,18 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_index,
-    optional_float,
-    pick_extra,
-    read_records,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_index
+from framepick.data.benchmarks._readers import optional_float, pick_extra, read_records, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
 from framepick.registry import register_benchmark
 
 _UNUSED = {"N/A", "", None}

@@ -32,18 +32,11 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_letter,
-    optional_float,
-    parse_time_spans,
-    read_records,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_letter
+from framepick.data.benchmarks._readers import optional_float, read_records, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
+from framepick.data.benchmarks._times import parse_time_spans
 from framepick.registry import register_benchmark
 
 _OPTION_LINE = re.compile(r"^\s*\(([A-Za-z])\)\s*(.*)$")

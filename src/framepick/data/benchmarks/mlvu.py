@@ -29,18 +29,10 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_letter,
-    letter_from_text,
-    optional_float,
-    read_records,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_letter, letter_from_text
+from framepick.data.benchmarks._readers import optional_float, read_records, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
 from framepick.errors import InvalidArgumentError
 from framepick.registry import register_benchmark
 

@@ -24,17 +24,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_index,
-    read_csv,
-    read_side_json,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_index
+from framepick.data.benchmarks._readers import read_csv, read_side_json, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
 from framepick.registry import register_benchmark
 
 MAP_FILE = "map_vid_vidorID.json"

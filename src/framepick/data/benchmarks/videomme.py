@@ -25,17 +25,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterator
 
-from framepick.data.benchmarks._common import (
-    BenchmarkLoader,
-    Draft,
-    LoadReport,
-    RowError,
-    clean_options,
-    letter_from_letter,
-    pick_extra,
-    read_records,
-    require_str,
-)
+from framepick.data.benchmarks._loader import BenchmarkLoader, Draft
+from framepick.data.benchmarks._options import clean_options, letter_from_letter
+from framepick.data.benchmarks._readers import pick_extra, read_records, require_str
+from framepick.data.benchmarks._report import LoadReport, RowError
 from framepick.registry import register_benchmark
 
 BUCKETS = ("short", "medium", "long")
