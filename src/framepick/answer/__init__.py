@@ -6,13 +6,17 @@ named); :data:`framepick.registry.answerers` lists them. Built in:
 - ``offline``: the weak option matcher of :mod:`framepick.answer.offline` (no MLLM, no download);
   ``offline:ENCODER`` matches in another encoder's space, e.g. ``offline:clip:/models/clip``.
 
+What an answerer can do beyond :meth:`Answerer.answer` is its type: an :class:`EmbeddingAnswerer`
+answers from cached frame embeddings, an :class:`OptionSimilarityAnswerer` (training needs one)
+from one option-to-frame similarity table.
+
 Importing this package is cheap: an answerer loads its models when it is built.
 """
 
 from __future__ import annotations
 
 from framepick.answer import offline  # noqa: F401  (registers the built-in answerers)
-from framepick.answer.base import Answer, Answerer
+from framepick.answer.base import Answer, Answerer, EmbeddingAnswerer, OptionSimilarityAnswerer
 from framepick.answer.offline import OfflineAnswerer, OfflineAnswererConfig
 from framepick.errors import InvalidArgumentError
 from framepick.registry import answerers
@@ -41,8 +45,10 @@ def list_answerers() -> dict[str, str]:
 __all__ = [
     "Answer",
     "Answerer",
+    "EmbeddingAnswerer",
     "OfflineAnswerer",
     "OfflineAnswererConfig",
+    "OptionSimilarityAnswerer",
     "list_answerers",
     "load_answerer",
     "parse_answerer_spec",

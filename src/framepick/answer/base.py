@@ -2,17 +2,27 @@
 
 Real MLLM backends (an OpenAI-compatible server, a local transformers model) and the offline
 matcher implement the same :class:`Answerer`, so rewards and accuracy are computed one way.
+
+What an answerer can do beyond that is a type, not an attribute to probe for:
+
+- :class:`EmbeddingAnswerer`: answers from frame embeddings its own encoder made, so an
+  evaluation answers from the features it has cached instead of decoding the chosen frames;
+- :class:`OptionSimilarityAnswerer`: moreover its answer on any set of frames is a function of one
+  option-to-frame similarity table, so training computes the table once per question.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from framepick.types import option_letter
+
+if TYPE_CHECKING:
+    from framepick.encode.base import Encoder
 
 
 @dataclass(frozen=True)
@@ -54,3 +64,39 @@ class Answerer(ABC):
         options: Sequence[str],
     ) -> Answer:
         """``frames`` are [n,H,W,3] uint8 RGB in time order, ``timestamps`` their seconds."""
+
+
+class EmbeddingAnswerer(Answerer):
+    """An answerer that can answer from frame embeddings made by its own :attr:`encoder`."""
+
+    encoder: Encoder
+    """The encoder whose frame embeddings :meth:`answer_embeddings` takes; a pipeline embeds the
+    candidates with it alongside the selection encoder."""
+
+    @property
+    def encoder_id(self) -> str:
+        """The id of :attr:`encoder`: the key of the prepared features to answer from."""
+        return self.encoder.id
+
+    @abstractmethod
+    def answer_embeddings(
+        self,
+        embeddings: np.ndarray,
+        timestamps: Sequence[float] | None,
+        question: str,
+        options: Sequence[str],
+    ) -> Answer:
+        """The answer :meth:`answer` gives on the frames that [n,D] ``embeddings`` were made from."""
+
+
+class OptionSimilarityAnswerer(EmbeddingAnswerer):
+    """An embedding answerer whose answer on any frames depends only on each option's similarity
+    to each of those frames: one table per question serves every subset a trainer draws."""
+
+    @abstractmethod
+    def option_similarity(self, embeddings: np.ndarray, question: str, options: Sequence[str]) -> np.ndarray:
+        """[m,n]: how much each of the m options matches each of the n frames ([n,D] ``embeddings``)."""
+
+    @abstractmethod
+    def probs_from_similarity(self, similarity: np.ndarray) -> np.ndarray:
+        """[m] option probabilities from the [m,n'] columns of :meth:`option_similarity` for the chosen frames."""

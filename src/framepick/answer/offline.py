@@ -34,13 +34,16 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, Answerer
+from framepick.answer.base import Answer, OptionSimilarityAnswerer
 from framepick.errors import InvalidArgumentError
 from framepick.registry import register_answerer
+
+if TYPE_CHECKING:
+    from framepick.encode.base import Encoder
 
 
 @dataclass(frozen=True)
@@ -69,12 +72,12 @@ class OfflineAnswererConfig:
             )
 
 
-class OfflineAnswerer(Answerer):
+class OfflineAnswerer(OptionSimilarityAnswerer):
     """Weak baseline: scores each option (with the question) by its best cosine match among the frames."""
 
     _TEXT_CACHE_SIZE = 4096
 
-    def __init__(self, config: OfflineAnswererConfig | None = None, *, encoder=None) -> None:
+    def __init__(self, config: OfflineAnswererConfig | None = None, *, encoder: Encoder | None = None) -> None:
         """``encoder``: an already loaded :class:`~framepick.encode.base.Encoder` to use instead of
         loading ``config.encoder`` (so an evaluation shares one loaded model)."""
         self.config = config or OfflineAnswererConfig()
@@ -93,11 +96,6 @@ class OfflineAnswerer(Answerer):
             f"offline:top{self.config.top_m}-temp{self.config.temperature:g}-tmpl[{template_tag}]:{encoder.id}"
         )
         self._texts: OrderedDict[str, np.ndarray] = OrderedDict()
-
-    @property
-    def encoder_id(self) -> str:
-        """The id of the encoder whose frame embeddings :meth:`answer_embeddings` expects."""
-        return self.encoder.id
 
     def answer(
         self,

@@ -30,7 +30,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import numpy as np
 
@@ -39,6 +39,11 @@ from framepick.rewards import margin_reward
 from framepick.spacing import evenly_spaced
 from framepick.types import Sample
 from framepick.validation import check_positive_int
+
+if TYPE_CHECKING:
+    from framepick.answer.base import Answer, Answerer
+    from framepick.pipeline import PreparedVideo
+    from framepick.video.candidates import GridSpec
 
 logger = logging.getLogger(__name__)
 
@@ -109,23 +114,23 @@ class SampleVariance:
 
 def reward_variances(
     samples: Sequence[Sample],
-    answerer: Any = "offline",
+    answerer: str | Answerer = "offline",
     *,
     threshold: float = DEFAULT_THRESHOLD,
     windows: int = DEFAULT_WINDOWS,
     frames: int = DEFAULT_FRAMES,
-    grid: Any = None,
+    grid: GridSpec | None = None,
     cache: bool | str | Path = True,
     allow_damaged: bool = False,
 ) -> Iterator[SampleVariance]:
     """Yield one :class:`SampleVariance` per sample, in order (see the module docstring).
 
-    ``answerer``: a spec (``"offline"``) or an :class:`~framepick.answer.base.Answerer`. An answerer
-    with ``answer_embeddings`` and an ``encoder`` (the offline one) answers from the cached
+    ``answerer``: a spec (``"offline"``) or an :class:`~framepick.answer.base.Answerer`. An
+    :class:`~framepick.answer.base.EmbeddingAnswerer` (the offline one) answers from the cached
     candidate embeddings; any other gets the subset's frames decoded from the video.
     """
     from framepick import api, pipeline
-    from framepick.answer import load_answerer
+    from framepick.answer import EmbeddingAnswerer, load_answerer
     from framepick.video.candidates import GridSpec
 
     if not (isinstance(threshold, (int, float)) and math.isfinite(threshold)):
@@ -135,9 +140,8 @@ def reward_variances(
     grid = grid if grid is not None else GridSpec(count=256)
     store = api.feature_cache(cache)
     answerer_obj = load_answerer(answerer) if isinstance(answerer, str) else answerer
-    encoder = getattr(answerer_obj, "encoder", None)
-    embeddings_path = getattr(answerer_obj, "answer_embeddings", None)
-    encoders = [encoder] if embeddings_path is not None and hasattr(encoder, "encode_images") else []
+    from_embeddings = isinstance(answerer_obj, EmbeddingAnswerer)
+    encoders = [answerer_obj.encoder] if from_embeddings else []
 
     prepared_key, prepared = None, None
     for sample in samples:
@@ -152,14 +156,16 @@ def reward_variances(
             margins = []
             subsets = [s for s in frame_subsets(prepared.num_candidates, windows, frames) if s.size]
             for positions in subsets:
-                if encoders:
-                    embeddings = prepared.features[encoder.id].embeddings[positions]
-                    answer = embeddings_path(embeddings, prepared.timestamps[positions], sample.question, sample.options)
+                if from_embeddings:
+                    embeddings = prepared.features[answerer_obj.encoder_id].embeddings[positions]
+                    answer = answerer_obj.answer_embeddings(
+                        embeddings, prepared.timestamps[positions], sample.question, sample.options
+                    )
                 else:
                     answer = _answer_from_frames(answerer_obj, prepared, positions, sample)
                 if answer.option_probs is None:
                     raise NoOptionProbabilities(
-                        f"answerer {getattr(answerer_obj, 'id', answerer)!r} gives no option probabilities; "
+                        f"answerer {answerer_obj.id!r} gives no option probabilities; "
                         "the margin reward needs them"
                     )
                 margins.append(margin_reward(answer.option_probs, sample.answer_index))
@@ -175,7 +181,7 @@ def reward_variances(
         yield SampleVariance(sample.id, variance, tuple(margins), kept, len(margins))
 
 
-def _answer_from_frames(answerer, prepared, positions: np.ndarray, sample: Sample):
+def _answer_from_frames(answerer: Answerer, prepared: PreparedVideo, positions: np.ndarray, sample: Sample) -> Answer:
     from framepick.video.decode import VideoDecoder
 
     with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
@@ -206,12 +212,12 @@ def filter_manifest(
     samples: Sequence[Sample],
     out_manifest: str | Path,
     variances_path: str | Path,
-    answerer: Any = "offline",
+    answerer: str | Answerer = "offline",
     *,
     threshold: float = DEFAULT_THRESHOLD,
     windows: int = DEFAULT_WINDOWS,
     frames: int = DEFAULT_FRAMES,
-    grid: Any = None,
+    grid: GridSpec | None = None,
     cache: bool | str | Path = True,
     allow_damaged: bool = False,
     progress: bool = False,

@@ -34,13 +34,17 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from framepick.answer.base import Answer, Answerer, EmbeddingAnswerer
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
-from framepick.types import Query, Sample
+from framepick.types import Query, Sample, Selection
+
+if TYPE_CHECKING:
+    from framepick.pipeline import PreparedVideo
 
 logger = logging.getLogger(__name__)
 
@@ -197,7 +201,7 @@ def run_eval(
     *,
     methods: str | Sequence[str] | Sequence[MethodSpec] = DEFAULT_METHODS,
     ks: str | Sequence[int] = DEFAULT_KS,
-    answerer: Any = "offline",
+    answerer: str | Answerer = "offline",
     encoder: str = "auto",
     queries: Sequence[str] = ("auto",),
     grid: Any = None,
@@ -221,7 +225,7 @@ def run_eval(
     / ``benchmark`` name where the samples came from, for ``config.json`` and the resume check.
     """
     from framepick import __version__, api
-    from framepick.answer import Answerer, load_answerer
+    from framepick.answer import load_answerer
     from framepick.encode import load_encoder, resolve_auto
     from framepick.video.candidates import GridSpec
 
@@ -241,8 +245,12 @@ def run_eval(
     grid = grid if grid is not None else GridSpec(count=256)
     store = api.feature_cache(cache)
 
-    answerer_spec = answerer if isinstance(answerer, str) else getattr(answerer, "id", type(answerer).__name__)
-    answerer_obj: Answerer = load_answerer(answerer) if isinstance(answerer, str) else answerer
+    if not isinstance(answerer, (str, Answerer)):
+        raise InvalidArgumentError(
+            f"answerer must be a spec such as 'offline' or an Answerer, got {type(answerer).__name__}"
+        )
+    answerer_spec = answerer if isinstance(answerer, str) else answerer.id
+    answerer_obj = load_answerer(answerer) if isinstance(answerer, str) else answerer
     encoder_spec = encoder
     if encoder == "auto":
         # By the modes, not the samples: the same command on more rows must pick the same encoder
@@ -254,8 +262,8 @@ def run_eval(
             f"encoder {selection_encoder.id!r} cannot embed text questions, and --query {'/'.join(modes)} asks "
             "some samples by their text; use --query image or a text encoder"
         )
-    answer_encoder = getattr(answerer_obj, "encoder", None)
-    extractors = [selection_encoder] + ([answer_encoder] if hasattr(answer_encoder, "encode_images") else [])
+    # An answerer that answers from embeddings gets them prepared with the selection encoder's.
+    extractors = [selection_encoder] + ([answerer_obj.encoder] if isinstance(answerer_obj, EmbeddingAnswerer) else [])
 
     out = Path(out_dir)
     config = {
@@ -264,7 +272,7 @@ def run_eval(
         "methods": [m.label for m in method_specs],
         "ks": list(k_values),
         "answerer": answerer_spec,
-        "answerer_id": getattr(answerer_obj, "id", answerer_spec),
+        "answerer_id": answerer_obj.id,
         "encoder": encoder,
         "encoder_id": selection_encoder.id,
         "queries": list(modes),
@@ -297,7 +305,7 @@ def _run(
     modes: tuple[str, ...],
     grid: Any,
     store: Any,
-    answerer_obj: Any,
+    answerer_obj: Answerer,
     selection_encoder: Any,
     extractors: list[Any],
     config: dict[str, Any],
@@ -507,16 +515,16 @@ def query_for_sample(sample: Sample, mode: str) -> Query:
     return Query(text=sample.question.strip(), options=sample.options)
 
 
-def _answer(answerer, prepared, selection, sample: Sample, owed: dict[str, float]):
+def _answer(
+    answerer: Answerer, prepared: PreparedVideo, selection: Selection, sample: Sample, owed: dict[str, float]
+) -> Answer | None:
     """The answerer's answer on the selected frames; None when the sample has no options to choose."""
     if len(sample.options) < 2:
         return None
-    embeddings_path = getattr(answerer, "answer_embeddings", None)
-    encoder_id = getattr(answerer, "encoder_id", None)
-    if embeddings_path is not None and encoder_id in prepared.features:
+    if isinstance(answerer, EmbeddingAnswerer) and answerer.encoder_id in prepared.features:
         start = time.perf_counter()
-        embeddings = prepared.features[encoder_id].embeddings[selection.positions]
-        answer = embeddings_path(embeddings, selection.timestamps, sample.question, sample.options)
+        embeddings = prepared.features[answerer.encoder_id].embeddings[selection.positions]
+        answer = answerer.answer_embeddings(embeddings, selection.timestamps, sample.question, sample.options)
         owed["answer"] += time.perf_counter() - start
         return answer
     from framepick.video.decode import VideoDecoder

@@ -16,13 +16,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.spans import frames_in_spans
 from framepick.types import Sample, option_position
+
+if TYPE_CHECKING:
+    from framepick.answer.base import OptionSimilarityAnswerer
+    from framepick.encode.base import Encoder
+    from framepick.encode.cache import FeatureCache
+    from framepick.pipeline import PreparedVideo
+    from framepick.policies.base import Observation
+    from framepick.video.candidates import GridSpec
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +63,7 @@ class Episode:
     def num_candidates(self) -> int:
         return int(self.frames.shape[0])
 
-    def observation(self):
+    def observation(self) -> Observation:
         """The policy's :class:`~framepick.policies.base.Observation` (built once, then reused)."""
         if not self._observation:
             from framepick.policies.base import make_observation
@@ -68,34 +76,36 @@ class Episode:
 def build_episodes(
     samples: Sequence[Sample],
     *,
-    encoder: Any,
-    answerer: Any,
-    grid: Any,
-    cache: Any = None,
+    encoder: Encoder,
+    answerer: OptionSimilarityAnswerer,
+    grid: GridSpec,
+    cache: FeatureCache | None = None,
     allow_damaged: bool = False,
     progress: bool = False,
 ) -> tuple[list[Episode], list[tuple[str, str]]]:
     """Episodes for ``samples``; returns (episodes, [(sample id, why skipped)]).
 
-    ``encoder`` is a loaded selection encoder, ``answerer`` a loaded answerer that can answer from
-    frame embeddings (the offline one); videos are prepared through the same cached pipeline as
+    ``encoder`` is a loaded selection encoder, ``answerer`` a loaded
+    :class:`~framepick.answer.base.OptionSimilarityAnswerer` (the offline one; any other is refused
+    in one line); videos are prepared through the same cached pipeline as
     ``framepick eval``, so features computed by an evaluation are reused and vice versa.
     """
     from tqdm import tqdm
 
     from framepick import pipeline
+    from framepick.answer.base import Answerer, OptionSimilarityAnswerer
     from framepick.eval.runner import query_for_sample
 
-    if not hasattr(answerer, "option_similarity"):
+    if not isinstance(answerer, OptionSimilarityAnswerer):
+        name = answerer.id if isinstance(answerer, Answerer) else type(answerer).__name__
         raise InvalidArgumentError(
-            f"training needs an answerer that answers from cached frame embeddings (offline); "
-            f"{getattr(answerer, 'id', type(answerer).__name__)!r} cannot"
+            f"training needs an answerer that answers from cached frame embeddings (offline); {name!r} cannot"
         )
     answer_encoder = answerer.encoder
     extractors = [encoder] + ([answer_encoder] if answer_encoder.id != encoder.id else [])
     episodes: list[Episode] = []
     skipped: list[tuple[str, str]] = []
-    prepared_by_video: dict[str, Any] = {}
+    prepared_by_video: dict[str, PreparedVideo] = {}
     for sample in tqdm(samples, desc="episodes", unit="sample", disable=not progress):
         mode = "image" if sample.query_image else "text"
         try:
