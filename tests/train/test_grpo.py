@@ -11,6 +11,7 @@ from framepick.train.grpo import (
     clipped_surrogate_loss,
     group_advantages,
     positive_weight,
+    ratio_diagnostics,
     reinforce_loss,
     weighted_bce_loss,
 )
@@ -69,3 +70,22 @@ def test_weighted_bce_matches_the_formula() -> None:
     weight = 2.0  # sqrt(4 / 1)
     expected = -(weight * math.log(torch.sigmoid(logits[0])) + sum(math.log(1 - torch.sigmoid(x)) for x in logits[1:])) / 5
     assert math.isclose(float(weighted_bce_loss(logits, labels)), expected, rel_tol=1e-5)
+
+
+def test_ratio_diagnostics_are_cleanrls_approx_kl_and_clip_fraction() -> None:
+    old = torch.tensor([-2.0, -1.0, -3.0, -0.5])
+    ratio = [1.5, 0.5, 1.0, 1.1]
+    new = (old + torch.log(torch.tensor(ratio))).requires_grad_()
+    approx_kl, clip_fraction = ratio_diagnostics(new, old, clip=0.2)
+    # k3 = (r - 1) - log r per sample, by hand: 0.5 - ln 1.5, -0.5 - ln 0.5, 0, 0.1 - ln 1.1.
+    by_hand = ((0.5 - math.log(1.5)) + (-0.5 - math.log(0.5)) + 0.0 + (0.1 - math.log(1.1))) / 4
+    assert math.isclose(approx_kl, by_hand, rel_tol=1e-5) and math.isclose(approx_kl, 0.0730931, rel_tol=1e-4)
+    assert clip_fraction == 0.5  # 1.5 and 0.5 are outside [0.8, 1.2]; 1.0 and 1.1 are inside
+    assert ratio_diagnostics(new, old, clip=0.05)[1] == 0.75
+    assert ratio_diagnostics(new, old, clip=0.6)[1] == 0.0
+    assert new.grad is None and not isinstance(approx_kl, torch.Tensor)
+
+
+def test_ratio_diagnostics_on_policy_are_zero() -> None:
+    log_prob = torch.tensor([-1.0, -7.5, -0.1])
+    assert ratio_diagnostics(log_prob, log_prob.clone(), clip=0.2) == (0.0, 0.0)

@@ -100,3 +100,37 @@ def test_no_training_episodes_is_a_clear_error(tmp_path) -> None:
     config = default_train_config("tspo")
     with pytest.raises(InvalidArgumentError, match="no training episodes"):
         train_policy("tspo", [], [], tmp_path, config=config, answerer=answerer(), encoder_id="stub")
+
+
+def train_rows(folder) -> list[dict]:
+    return [r for r in map(json.loads, (folder / "metrics.jsonl").read_text().splitlines()) if r["split"] == "train"]
+
+
+def test_grpo_logs_approx_kl_and_clip_fraction_and_the_clip_binds_when_the_step_is_large(tmp_path) -> None:
+    result = run("tspo", tmp_path / "big", steps=6, k=4, lr=0.05, temperature_start=1.0, temperature_end=1.0)
+    rows = train_rows(tmp_path / "big")
+    assert all(r["updates_per_s"] > 0 and r["approx_kl"] >= 0 and 0 <= r["clip_fraction"] <= 0.5 for r in rows)
+    # updates_per_group = 2: the first update is on-policy (ratio 1), so the mean is at most 1/2.
+    assert result.clipped_steps == sum(r["clip_fraction"] > 0 for r in rows) > 0
+    assert result.clip_fraction == pytest.approx(np.mean([r["clip_fraction"] for r in rows]))
+    assert result.approx_kl_max == max(r["approx_kl"] for r in rows) > 0
+    # One on-policy update per group: the ratio is exactly 1, nothing to clip.
+    on_policy = run("tspo", tmp_path / "one", steps=3, k=4, updates_per_group=1)
+    assert all(r["approx_kl"] == 0 and r["clip_fraction"] == 0 for r in train_rows(tmp_path / "one"))
+    assert on_policy.clipped_steps == 0 and on_policy.approx_kl_max == 0
+
+
+@pytest.mark.parametrize("method", ["msjoe", "videoitg"])
+def test_without_a_ratio_only_the_rate_is_logged(tmp_path, method) -> None:
+    result = run(method, tmp_path, steps=2, k=4, group_size=4)
+    rows = train_rows(tmp_path)
+    assert all(r["updates_per_s"] > 0 and "approx_kl" not in r and "clip_fraction" not in r for r in rows)
+    assert result.clip_fraction is None and result.clipped_steps is None and result.approx_kl_max is None
+
+
+def test_the_diagnostics_do_not_touch_the_weights(tmp_path, monkeypatch) -> None:
+    run("tspo", tmp_path / "logged", steps=4, k=4, lr=0.05)
+    monkeypatch.setattr(loop, "ratio_diagnostics", lambda *args: (0.0, 0.0))
+    run("tspo", tmp_path / "silent", steps=4, k=4, lr=0.05)
+    a, b = weights(tmp_path / "logged"), weights(tmp_path / "silent")
+    assert all(torch.equal(a[name], b[name]) for name in a)

@@ -120,8 +120,12 @@ def run(args: argparse.Namespace) -> int:
         encoder_id=encoder.id, encoder_spec=args.encoder, policy_config=policy_params, progress=progress,
     )
     best = "" if result.best_score is None else f", best val hit@k {result.best_score:.3f} at step {result.best_step}"
+    clip = "" if result.clip_fraction is None else (
+        f", clip fraction {result.clip_fraction:.3f} (clip touched on {result.clipped_steps}/{result.steps_done} steps, "
+        f"max approx KL {result.approx_kl_max:.2g})"
+    )
     line = (f"{args.method}: {result.steps_done}/{config.steps} steps, {len(train_episodes)} train / "
-            f"{len(val_episodes)} val episodes, {result.updates_per_second:.1f} updates/s{best}; checkpoint {out}")
+            f"{len(val_episodes)} val episodes, {result.updates_per_second:.1f} updates/s{clip}{best}; checkpoint {out}")
     if result.interrupted:
         print(f"{line}\nframepick: interrupted; run the same command to resume", file=sys.stderr)
         return 130

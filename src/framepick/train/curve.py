@@ -1,4 +1,4 @@
-"""``curve.svg``: the training reward (moving average) and validation hit@k over steps.
+"""``curve.svg``: the training reward (moving average), GRPO's clip fraction and validation hit@k over steps.
 
 A plain, dependency-free SVG so a training folder can be inspected in any browser.
 """
@@ -27,7 +27,7 @@ def moving_average(values: Sequence[float], window: int) -> np.ndarray:
 
 
 def write_curve(path: str | Path, rows: Sequence[dict[str, Any]], *, title: str, width: int = 640, height: int = 320) -> None:
-    """Plot the train rows' reward (or loss) and the val rows' hit@k against step; atomic write."""
+    """Plot the train rows' reward (or loss), GRPO's clip fraction and the val rows' hit@k against step; atomic write."""
     train = [r for r in rows if r.get("split") == "train"]
     val = [r for r in rows if r.get("split") == "val"]
     series: list[tuple[str, list[float], list[float]]] = []
@@ -36,6 +36,10 @@ def write_curve(path: str | Path, rows: Sequence[dict[str, Any]], *, title: str,
         window = max(1, len(train) // 20)
         smooth = moving_average([r.get(key, 0.0) for r in train], window)
         series.append((f"train {key.replace('_mean', '')} (avg of {window})", [r["step"] for r in train], smooth.tolist()))
+        clipped = [r for r in train if "clip_fraction" in r]  # GRPO only: does the ratio clip bind?
+        if clipped:
+            smooth = moving_average([r["clip_fraction"] for r in clipped], window)
+            series.append((f"train clip fraction (avg of {window})", [r["step"] for r in clipped], smooth.tolist()))
     for name in sorted({n for r in val for n in r if n.startswith("hit@")}, key=lambda n: int(n[4:])):
         series.append((f"val {name}", [r["step"] for r in val], [r[name] for r in val]))
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,7 @@ Kept apart from the loop so each can be read and tested on its own (cleanrl styl
 - :func:`group_advantages`: GRPO's (r - mean) / (std + eps) within one group of samples
   (ReFoCUS Algorithm 1 line 8; TSPO Eq. 9 via DeepSeek's GRPO);
 - :func:`clipped_surrogate_loss`: PPO/GRPO's clipped importance-ratio objective, negated;
+- :func:`ratio_diagnostics`: what cleanrl logs about that ratio (approx KL, clip fraction);
 - :func:`reinforce_loss`: REINFORCE with the group mean as baseline (MSJoE's sampler);
 - :func:`weighted_bce_loss`: VideoITG's per-frame binary cross-entropy with a capped positive weight.
 """
@@ -46,6 +47,27 @@ def clipped_surrogate_loss(
     unclipped = ratio * advantages
     clipped = ratio.clamp(1.0 - clip, 1.0 + clip) * advantages
     return -torch.minimum(unclipped, clipped).mean()
+
+
+def ratio_diagnostics(log_prob: torch.Tensor, old_log_prob: torch.Tensor, clip: float = 0.2) -> tuple[float, float]:
+    """(approx KL, clip fraction) of ratio = pi / pi_old, computed as cleanrl's PPO logs them.
+
+    - approx KL = mean((ratio - 1) - log ratio): the "k3" estimator of KL(pi_old || pi) over the
+      sampled subsets (Schulman, "Approximating KL Divergence", 2020). Every term is >= 0 and is 0
+      only where ratio = 1, so it is 0 on the on-policy first update and grows as the policy moves
+      away from the one that drew the group.
+    - clip fraction = share of samples with |ratio - 1| > clip: those whose ratio the clip touched.
+      Where the clip also takes the min (ratio above 1 + clip with A > 0, below 1 - clip with A < 0)
+      the sample's gradient is zero; a clip fraction that stays 0 means the clip never binds.
+
+    Read-only: no gradient, no random numbers, nothing the update depends on.
+    """
+    with torch.no_grad():
+        log_ratio = log_prob.detach() - old_log_prob.detach()
+        ratio = log_ratio.exp()
+        approx_kl = ((ratio - 1.0) - log_ratio).mean()
+        clip_fraction = ((ratio - 1.0).abs() > clip).float().mean()
+    return float(approx_kl), float(clip_fraction)
 
 
 def reinforce_loss(log_prob: torch.Tensor, rewards: torch.Tensor) -> torch.Tensor:

@@ -40,7 +40,13 @@ from framepick.train.config import TrainConfig
 from framepick.train.curve import write_curve
 from framepick.train.episode_rewards import selection_metrics, subset_reward
 from framepick.train.episodes import Episode
-from framepick.train.grpo import clipped_surrogate_loss, group_advantages, reinforce_loss, weighted_bce_loss
+from framepick.train.grpo import (
+    clipped_surrogate_loss,
+    group_advantages,
+    ratio_diagnostics,
+    reinforce_loss,
+    weighted_bce_loss,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +67,12 @@ class TrainResult:
     train_seconds: float
     """Seconds spent in training steps in this invocation (validation and saving excluded)."""
     steps_this_run: int
+    clip_fraction: float | None = None
+    """GRPO: mean clip fraction over the run's steps (None for REINFORCE and BCE: no ratio)."""
+    clipped_steps: int | None = None
+    """GRPO: steps on which some sample's ratio left [1 - clip, 1 + clip]; 0 means the clip never bound."""
+    approx_kl_max: float | None = None
+    """GRPO: the largest approx KL of any step."""
 
     @property
     def updates_per_second(self) -> float:
@@ -143,10 +155,13 @@ def train_policy(
             row = train_step(policy, optimizer, generator, episode, step, config, answerer)
             train_seconds += time.perf_counter() - started
             step += 1
+            # Cumulative over this invocation's training time, like cleanrl's steps per second.
+            row["updates_per_s"] = (step - start_step) / train_seconds if train_seconds > 0 else 0.0
             metrics.append({"split": "train", "step": step, "episode": episode.id, **row})
             bar.update(1)
-            bar.set_postfix_str(f"reward {row.get('reward_mean', row.get('loss', 0.0)):.3f}", refresh=False)
+            bar.set_postfix_str(_progress_text(row), refresh=False)
             if step % config.eval_every == 0 or step == config.steps:
+                logger.info("step %d/%d: %s, %.1f updates/s", step, config.steps, _progress_text(row), row["updates_per_s"])
                 validate(step)
                 _save_state(out, step, policy, optimizer, generator, best)
                 write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training")
@@ -163,6 +178,7 @@ def train_policy(
     return TrainResult(
         out_dir=out, steps_done=step, interrupted=interrupted, best_step=int(best["step"]),
         best_score=best["score"], train_seconds=train_seconds, steps_this_run=step - start_step,
+        **_ratio_summary(metrics.rows),
     )
 
 
@@ -186,10 +202,14 @@ def train_step(policy, optimizer, generator, episode: Episode, step: int, config
     rewards = torch.tensor([p["reward"] for p in parts], dtype=torch.float32)
     if config.objective == "grpo":
         advantages = group_advantages(rewards)
+    clip_fractions: list[float] = []
     for _ in range(config.updates_per_group):
         log_prob, entropy = policy.log_prob(obs, actions)
         if config.objective == "grpo":
             loss = clipped_surrogate_loss(log_prob, old_log_prob, advantages, config.clip)
+            # Before this update's step, as cleanrl measures: the first update is on-policy (0, 0).
+            approx_kl, clip_fraction = ratio_diagnostics(log_prob, old_log_prob, config.clip)
+            clip_fractions.append(clip_fraction)
         else:
             loss = reinforce_loss(log_prob, rewards)
         loss = loss - config.entropy_coef * entropy.mean()
@@ -200,6 +220,9 @@ def train_step(policy, optimizer, generator, episode: Episode, step: int, config
         "reward_std": float(rewards.std(unbiased=False)),
         "entropy": float(entropy.detach().mean()),
     }
+    if config.objective == "grpo":
+        row["approx_kl"] = approx_kl  # at the last update, the furthest from the sampling policy
+        row["clip_fraction"] = float(np.mean(clip_fractions))  # over the updates, as cleanrl
     for name in ("hit", "temporal", "accuracy", "margin"):
         values = [p[name] for p in parts if name in p]
         if values:
@@ -207,6 +230,26 @@ def train_step(policy, optimizer, generator, episode: Episode, step: int, config
     if temperature is not None:
         row["temperature"] = temperature
     return row
+
+
+def _progress_text(row: dict[str, Any]) -> str:
+    """The progress bar's summary of one step: reward (or loss), and the ratio diagnostics for GRPO."""
+    text = f"reward {row['reward_mean']:.3f}" if "reward_mean" in row else f"loss {row['loss']:.3f}"
+    if "clip_fraction" in row:
+        text += f", approx KL {row['approx_kl']:.2g}, clip fraction {row['clip_fraction']:.3f}"
+    return text
+
+
+def _ratio_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """TrainResult's clip fields from the run's train rows; empty when no row has a ratio."""
+    fractions = [r["clip_fraction"] for r in rows if r.get("split") == "train" and "clip_fraction" in r]
+    if not fractions:
+        return {}
+    return {
+        "clip_fraction": float(np.mean(fractions)),
+        "clipped_steps": sum(1 for f in fractions if f > 0),
+        "approx_kl_max": max(float(r["approx_kl"]) for r in rows if r.get("split") == "train" and "approx_kl" in r),
+    }
 
 
 def evaluate(policy, episodes: Sequence[Episode], ks: Sequence[int], answerer) -> dict[str, float]:
