@@ -10,12 +10,18 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
 from framepick.types import Clip, Query, Scene, Selection, VideoInfo, as_float_scores
+
+if TYPE_CHECKING:  # the modules below load on use: importing framepick stays cheap
+    from framepick.encode.base import Encoder
+    from framepick.pipeline import PreparedVideo
+    from framepick.select.base import Selector, SelectorOutput
+    from framepick.video.candidates import GridSpec
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +77,7 @@ def select_frames(
     question: str | None = None,
     k: int = 8,
     *,
-    method: str = DEFAULT_METHOD,
+    method: str | Selector = DEFAULT_METHOD,
     encoder: str = "auto",
     query_image: str | Path | np.ndarray | None = None,
     options: Sequence[str] = (),
@@ -89,6 +95,11 @@ def select_frames(
 ) -> Selection:
     """Pick ``k`` frames of ``video`` for ``question`` (and/or ``query_image``) with ``method``.
 
+    ``method`` is a name (``"aks"``, ``"topk+dedup"``; see :func:`list_methods`) with its
+    ``method_params``, or a :class:`~framepick.select.base.Selector` already built (e.g. by
+    :func:`framepick.select.load_selector`), which then takes no ``method_params``. Either way the
+    selector is built once and the video prepared once.
+
     ``candidates`` frames on a uniform grid (or one every ``1/fps`` seconds, at most
     ``max_candidates``; or only keyframes) are decoded once, embedded once per encoder and cached;
     a later call on the same video and grid reuses them. ``encoder="auto"`` picks the best encoder
@@ -101,26 +112,25 @@ def select_frames(
     and calls again with ``True`` if any fails (the CLI's ``--frames-dir``: one decode, not two).
     """
     from framepick import pipeline
-    from framepick.select import load_selector
+    from framepick.select import learned_part
     from framepick.select.base import check_k
-    from framepick.video.candidates import GridSpec
 
     k = check_k(k)
-    if dedup is not False:
-        method_params = {**dict(method_params or {}), "dedup": dedup}
-    selector = load_selector(method, **dict(method_params or {}))  # bad parameters fail before any decoding
+    # Bad names and parameters fail before any decoding.
+    name, selector = _selector(method, method_params, dedup)
     check_has_checkpoint(selector)
     query = _make_query(question, options, query_image)
     if selector.query_aware and query.is_empty:
         raise InvalidArgumentError(
-            f"method {method!r} picks frames for a query: give a non-empty question or a query image"
+            f"method {name!r} picks frames for a query: give a non-empty question or a query image"
         )
-    grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
-    if encoder == "auto" and getattr(selector, "checkpoint", None):
+    grid = _grid(candidates, fps, max_candidates, keyframes_only)
+    learned = learned_part(selector)
+    if encoder == "auto" and learned is not None and learned.checkpoint:
         # A learned policy only understands the features it was trained on: auto means those.
         from framepick.policies.checkpoint import read_meta
 
-        encoder = read_meta(selector.checkpoint).get("encoder") or encoder
+        encoder = read_meta(learned.checkpoint).get("encoder") or encoder
     encoder_obj = _load_encoder(encoder, query) if selector.needs & {"scores", "features"} else None
     prepared = pipeline.prepare_video(
         video,
@@ -133,9 +143,7 @@ def select_frames(
     )
 
     def pick(on: pipeline.PreparedVideo) -> Selection:
-        return select_prepared(
-            on, k, method=method, encoder=encoder_obj, query=query, seed=seed, method_params=method_params
-        )
+        return _select_prepared(on, k, name, selector, encoder=encoder_obj, query=query, seed=seed)
 
     selection = pick(prepared)
     timings = _add_timings(prepared.timings, selection.timings)
@@ -153,10 +161,32 @@ def select_frames(
     return replace(selection, params=params, timings=timings)
 
 
-def check_has_checkpoint(selector) -> None:
+def check_has_checkpoint(selector: Selector) -> None:
     """A learned selector without weights fails now, by name, not after the video is prepared."""
-    if getattr(selector, "learned", False) and getattr(selector, "checkpoint", None) is None:
-        selector.load()  # raises the error that says how to give or train a checkpoint
+    from framepick.select import learned_part
+
+    learned = learned_part(selector)
+    if learned is not None and learned.checkpoint is None:
+        learned.load()  # raises the error that says how to give or train a checkpoint
+
+
+def _selector(
+    method: str | Selector, method_params: Mapping[str, Any] | None, dedup: bool | float = False
+) -> tuple[str, Selector]:
+    """(the method's name in the selection, the selector): a name is built with its parameters, a
+    built selector is taken as it is (``dedup`` may still guard it)."""
+    from framepick.select import Selector, load_selector, method_label, with_dedup
+
+    if isinstance(method, Selector):
+        if method_params:
+            raise InvalidArgumentError(
+                f"method_params {', '.join(map(repr, method_params))} cannot change the selector object "
+                f"given as method ({method!r}); build it with them: load_selector(name, **params)"
+            )
+        return method_label(method), method if dedup is False else with_dedup(method, dedup)
+    if dedup is not False:
+        method_params = {**dict(method_params or {}), "dedup": dedup}
+    return method, load_selector(method, **dict(method_params or {}))
 
 
 def _add_timings(*parts: Mapping[str, float]) -> dict[str, float]:
@@ -167,7 +197,9 @@ def _add_timings(*parts: Mapping[str, float]) -> dict[str, float]:
     return total
 
 
-def _decodable_candidates(prepared, chosen: np.ndarray, allow: bool):
+def _decodable_candidates(
+    prepared: PreparedVideo, chosen: np.ndarray, allow: bool
+) -> tuple[PreparedVideo | None, float]:
     """For a method that decoded nothing: decode its chosen frames (tiny) to prove they exist.
 
     Returns ``(None, seconds)`` when they all decode. Otherwise the video is damaged: an error,
@@ -193,11 +225,11 @@ def _decodable_candidates(prepared, chosen: np.ndarray, allow: bool):
 
 
 def select_prepared(
-    prepared,
+    prepared: PreparedVideo,
     k: int,
     *,
-    method: str = DEFAULT_METHOD,
-    encoder=None,
+    method: str | Selector = DEFAULT_METHOD,
+    encoder: Encoder | None = None,
     query: Query | None = None,
     query_embedding: np.ndarray | None = None,
     option_embeddings: np.ndarray | None = None,
@@ -212,18 +244,41 @@ def select_prepared(
     given; likewise its options unless ``option_embeddings`` ([m,D], from
     :func:`pipeline.embed_options`) are, so a caller asking many budgets embeds each text once.
     Given the same inputs, the selection equals :func:`select_frames`' (timings aside: they
-    hold only the query embedding, as ``encode``, and the selection).
+    hold only the query embedding, as ``encode``, and the selection). ``method`` is a name with
+    ``method_params`` or a built :class:`~framepick.select.base.Selector`; a caller selecting many
+    times builds it once and passes the object.
     """
-    from framepick import pipeline
-    from framepick.select import load_selector
-    from framepick.select.base import SelectorInput, check_k
+    from framepick.select.base import check_k
 
     k = check_k(k)
-    selector = load_selector(method, **dict(method_params or {}))
+    name, selector = _selector(method, method_params)
+    return _select_prepared(
+        prepared, k, name, selector, encoder=encoder, query=query, query_embedding=query_embedding,
+        option_embeddings=option_embeddings, seed=seed,
+    )
+
+
+def _select_prepared(
+    prepared: PreparedVideo,
+    k: int,
+    name: str,
+    selector: Selector,
+    *,
+    encoder: Encoder | None,
+    query: Query | None,
+    query_embedding: np.ndarray | None = None,
+    option_embeddings: np.ndarray | None = None,
+    seed: int,
+) -> Selection:
+    """The one place a selector runs on a prepared video (``k`` already checked); ``name`` names
+    the method in the selection and in errors."""
+    from framepick import pipeline
+    from framepick.select.base import SelectorInput
+
     query = query if query is not None else Query()
     if selector.query_aware and query.is_empty and query_embedding is None:
         raise InvalidArgumentError(
-            f"method {method!r} picks frames for a query: give a non-empty question or a query image"
+            f"method {name!r} picks frames for a query: give a non-empty question or a query image"
         )
     timer = pipeline.Timer()
     given_options, option_embeddings = option_embeddings, None
@@ -232,7 +287,7 @@ def select_prepared(
         if encoder is None or encoder.id not in prepared.features:
             have = ", ".join(sorted(prepared.features)) or "none"
             raise InvalidArgumentError(
-                f"method {method!r} needs features of the encoder it is given; the prepared video has: {have}"
+                f"method {name!r} needs features of the encoder it is given; the prepared video has: {have}"
             )
         features = prepared.features[encoder.id]
         if query_embedding is None and not query.is_empty:
@@ -251,7 +306,7 @@ def select_prepared(
         query_embedding = None  # as select_frames: a method that needs no features gets no query
     if "scenes" in selector.needs:
         if prepared.scenes is None:
-            raise InvalidArgumentError(f"method {method!r} needs scenes; prepare the video with scenes=True")
+            raise InvalidArgumentError(f"method {name!r} needs scenes; prepare the video with scenes=True")
         scenes = prepared.scenes
     inputs = SelectorInput(
         num_candidates=prepared.num_candidates,
@@ -271,7 +326,7 @@ def select_prepared(
         prepared.indices,
         prepared.timestamps,
         k=k,
-        method=method,
+        method=name,
         encoder=None if features is None else encoder.id,
         question=query.text,
         video=prepared.index.info,
@@ -284,23 +339,23 @@ def select_from_scores(
     scores: Sequence[float] | np.ndarray,
     k: int,
     *,
-    method: str = "topk",
+    method: str | Selector = "topk",
     seed: int = 0,
     method_params: Mapping[str, Any] | None = None,
 ) -> Selection:
-    """Run a score-based method on your own scores (one per candidate); no video needed.
+    """Run a score-based method (a name, or a built selector) on your own scores (one per
+    candidate); no video needed.
 
     The selection's ``indices`` are positions in ``scores``.
     """
-    from framepick.select import load_selector
     from framepick.select.base import SelectorInput, check_k
 
     k = check_k(k)
-    selector = load_selector(method, **dict(method_params or {}))
+    name, selector = _selector(method, method_params)
     extra = selector.needs - {"scores"}
     if extra:
         raise InvalidArgumentError(
-            f"method {method!r} needs {', '.join(sorted(extra))}, which a score list does not give; "
+            f"method {name!r} needs {', '.join(sorted(extra))}, which a score list does not give; "
             "use it on a video, or pick a score-based method (uniform, topk, aks, bolt)"
         )
     values = as_float_scores(scores)
@@ -313,7 +368,7 @@ def select_from_scores(
         positions,
         None,
         k=k,
-        method=method,
+        method=name,
         encoder=None,
         question=None,
         video=None,
@@ -385,10 +440,9 @@ def video_scenes(
 ) -> VideoScenes:
     """K-frames scene segmentation (histogram differences) over the video's candidate grid."""
     from framepick import pipeline
-    from framepick.video.candidates import GridSpec
     from framepick.video.scenes import detect_scenes
 
-    grid = _grid(GridSpec, candidates, fps, max_candidates, keyframes_only)
+    grid = _grid(candidates, fps, max_candidates, keyframes_only)
     store = feature_cache(cache)
     index = pipeline.open_video(video, store)
     pipeline.check_damage(index, np.empty(0), None, allow_damaged)
@@ -456,7 +510,9 @@ def read_query_image(path: Path) -> np.ndarray:
         raise InvalidArgumentError(f"query image {str(path)!r} is not a readable picture ({exc})") from None
 
 
-def _grid(GridSpec, candidates, fps, max_candidates, keyframes_only):
+def _grid(candidates: int | None, fps: float | None, max_candidates: int | None, keyframes_only: bool) -> GridSpec:
+    from framepick.video.candidates import GridSpec
+
     if fps is not None:
         candidates = None
     return GridSpec(count=candidates, fps=fps, max_candidates=max_candidates, keyframes_only=keyframes_only)
@@ -474,7 +530,7 @@ def feature_cache(cache: bool | str | Path | None):
     return FeatureCache(Path(cache))
 
 
-def _load_encoder(spec: str, query: Query):
+def _load_encoder(spec: str, query: Query) -> Encoder:
     from framepick.encode import load_encoder, resolve_auto
 
     if spec == "auto":
@@ -489,7 +545,7 @@ def _load_encoder(spec: str, query: Query):
 
 
 def _to_selection(
-    output,
+    output: SelectorOutput,
     cand_indices: np.ndarray,
     cand_timestamps: np.ndarray | None,
     *,

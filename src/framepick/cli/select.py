@@ -68,6 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from framepick import api
+    from framepick.select.spec import parse_method_spec
 
     finish_grid_args(args)
     sources = [name for name, value in (("VIDEO", args.video), ("--scores", args.scores), ("--clips", args.clips)) if value]
@@ -82,13 +83,11 @@ def run(args: argparse.Namespace) -> int:
     params = _method_params(args.method_params)
     if args.dedup:
         params.setdefault("dedup", True)
-    if args.method and "=" in args.method:
-        # NAME=CKPT_DIR, as in `eval --methods`: a learned selector and its trained checkpoint.
-        name, _, checkpoint = args.method.partition("=")
-        if not name.strip() or not checkpoint.strip():
-            raise InvalidArgumentError(f"--method {args.method!r}: write NAME or NAME=CHECKPOINT_DIR")
-        args.method = name.strip()
-        params = {**params, "checkpoint": checkpoint.strip()}
+    method = None
+    if args.method:
+        # NAME, NAME+dedup or NAME=CKPT_DIR, read as `eval --methods` reads its entries.
+        spec = parse_method_spec(args.method, params, flag="--method")
+        method, params = spec.name, spec.params
 
     frames = None
     if args.scores:
@@ -100,15 +99,15 @@ def run(args: argparse.Namespace) -> int:
                 f"--candidates {args.candidates} does not match the {len(scores)} scores in {args.scores!r}"
             )
         selection = api.select_from_scores(
-            scores, args.k, method=args.method or "topk", seed=args.seed, method_params=params
+            scores, args.k, method=method or "topk", seed=args.seed, method_params=params
         )
     elif args.clips:
         from framepick.select.clips_io import read_clips
 
         if not args.candidates_given:
             raise InvalidArgumentError("--clips needs --candidates N: how many candidate frames the clips index")
-        if args.method not in (None, "kframes"):
-            raise InvalidArgumentError(f"--clips runs K-frames sampling; --method {args.method!r} cannot use clips")
+        if method not in (None, "kframes"):
+            raise InvalidArgumentError(f"--clips runs K-frames sampling; --method {method!r} cannot use clips")
         clips = read_clips(Path(args.clips), num_candidates=args.candidates, index_base=args.clip_index_base)
         mode = params.pop("mode", "auto")
         selection = api.select_from_clips(
@@ -120,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             args.video,
             args.question,
             args.k,
-            method=args.method or api.DEFAULT_METHOD,
+            method=method or api.DEFAULT_METHOD,
             encoder=args.encoder,
             query_image=args.query_image,
             options=args.option,

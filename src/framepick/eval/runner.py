@@ -41,10 +41,15 @@ import numpy as np
 from framepick.answer.base import Answer, Answerer, EmbeddingAnswerer
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
+from framepick.select.spec import MethodSpec, parse_method_spec
 from framepick.types import Query, Sample, Selection
 
 if TYPE_CHECKING:
+    from framepick.encode.base import Encoder
+    from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
+    from framepick.select.base import Selector
+    from framepick.video.candidates import GridSpec
 
 logger = logging.getLogger(__name__)
 
@@ -61,31 +66,10 @@ DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600
 """Upper bounds (seconds, exclusive) of the buckets given to samples that bring none; longer: '60m+'."""
 
 
-@dataclass(frozen=True)
-class MethodSpec:
-    """One entry of ``--methods``: a selector name, optionally ``NAME=CHECKPOINT_DIR``.
-
-    The checkpoint is passed to the selector as its ``checkpoint`` parameter (how learned
-    selectors will receive their weights); ``label`` (the text as given) names the method in
-    records, so two checkpoints of one selector stay apart.
-    """
-
-    name: str
-    checkpoint: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.name if self.checkpoint is None else f"{self.name}={self.checkpoint}"
-
-    @property
-    def params(self) -> dict[str, Any]:
-        return {} if self.checkpoint is None else {"checkpoint": self.checkpoint}
-
-
 def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
-    """'uniform,topk,tspo=runs/ck' -> MethodSpecs; each selector is built once to check it exists."""
+    """'uniform,topk,tspo=runs/ck' -> MethodSpecs (:func:`framepick.select.parse_method_spec` each);
+    each selector is built once to check it exists."""
     from framepick.api import check_has_checkpoint
-    from framepick.select import load_selector
 
     items = text.split(",") if isinstance(text, str) else list(text)
     specs: list[MethodSpec] = []
@@ -93,13 +77,9 @@ def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
         item = item.strip()
         if not item:
             continue
-        name, sep, checkpoint = item.partition("=")
-        name, checkpoint = name.strip(), checkpoint.strip()
-        if not name or (sep and not checkpoint):
-            raise InvalidArgumentError(f"--methods entry {item!r} must be NAME or NAME=CHECKPOINT_DIR")
-        spec = MethodSpec(name, checkpoint or None)
+        spec = parse_method_spec(item, flag="--methods entry")
         # Unknown names and parameters, and a learned method without its checkpoint, fail here in one line.
-        check_has_checkpoint(load_selector(spec.name, **spec.params))
+        check_has_checkpoint(spec.build())
         if spec.label not in {s.label for s in specs}:
             specs.append(spec)
     if not specs:
@@ -182,9 +162,9 @@ class _PreparedCache:
 
     def __init__(self, size: int = 8) -> None:
         self.size = size
-        self._items: OrderedDict[str, Any] = OrderedDict()
+        self._items: OrderedDict[str, PreparedVideo] = OrderedDict()
 
-    def get(self, key: str, make: Callable[[], Any]) -> tuple[Any, bool]:
+    def get(self, key: str, make: Callable[[], PreparedVideo]) -> tuple[PreparedVideo, bool]:
         if key in self._items:
             self._items.move_to_end(key)
             return self._items[key], False
@@ -204,7 +184,7 @@ def run_eval(
     answerer: str | Answerer = "offline",
     encoder: str = "auto",
     queries: Sequence[str] = ("auto",),
-    grid: Any = None,
+    grid: GridSpec | None = None,
     cache: bool | str | Path = True,
     seed: int = 0,
     allow_damaged: bool = False,
@@ -303,11 +283,11 @@ def _run(
     method_specs: tuple[MethodSpec, ...],
     k_values: tuple[int, ...],
     modes: tuple[str, ...],
-    grid: Any,
-    store: Any,
+    grid: GridSpec,
+    store: FeatureCache | None,
     answerer_obj: Answerer,
-    selection_encoder: Any,
-    extractors: list[Any],
+    selection_encoder: Encoder,
+    extractors: list[Encoder],
     config: dict[str, Any],
     seed: int,
     allow_damaged: bool,
@@ -316,7 +296,6 @@ def _run(
 ) -> EvalSummary:
     """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
     from framepick import api, pipeline
-    from framepick.select import load_selector
 
     records_path = out / rec.RECORDS_FILE
     timelines_path = out / rec.TIMELINES_FILE
@@ -346,7 +325,7 @@ def _run(
     bar = tqdm(total=sum(len(todo) for _, _, todo in work), desc="eval", unit="rec", disable=not progress)
     prepared_videos = _PreparedCache()
     embedded = QueryEmbeddings(selection_encoder)
-    wants_options = {spec.label: "options" in load_selector(spec.name, **spec.params).needs for spec in method_specs}
+    selectors: dict[str, Selector] = {spec.label: spec.build() for spec in method_specs}  # once per run
     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
     failed_ids: set[str] = set()
     try:
@@ -385,14 +364,14 @@ def _run(
 
                 for spec, k in todo:
                     option_embeddings = None
-                    if wants_options[spec.label]:
+                    selector = selectors[spec.label]
+                    if "options" in selector.needs:
                         start = time.perf_counter()
                         option_embeddings = embedded.options(query)
                         owed["encode"] += time.perf_counter() - start
                     selection = api.select_prepared(
-                        prepared, k, method=spec.name, encoder=selection_encoder, query=query,
+                        prepared, k, method=selector, encoder=selection_encoder, query=query,
                         query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
-                        method_params=spec.params,
                     )
                     owed["select"] += selection.timings.get("select", 0.0)
                     answer = _answer(answerer_obj, prepared, selection, sample, owed)
@@ -418,7 +397,7 @@ class QueryEmbeddings:
     resolved path); a row of [D] float32 per distinct query is small next to the features.
     """
 
-    def __init__(self, encoder) -> None:
+    def __init__(self, encoder: Encoder) -> None:
         self.encoder = encoder
         self._queries: dict[tuple[str, str, str], np.ndarray] = {}
         self._options: dict[tuple[str, str, tuple[str, ...]], np.ndarray] = {}
@@ -539,7 +518,19 @@ def _answer(
     return answer
 
 
-def _record(sample, spec, k, mode, selection, answer, prepared, *, encoder_id, answerer_id, timings) -> dict[str, Any]:
+def _record(
+    sample: Sample,
+    spec: MethodSpec,
+    k: int,
+    mode: str,
+    selection: Selection,
+    answer: Answer | None,
+    prepared: PreparedVideo,
+    *,
+    encoder_id: str,
+    answerer_id: str,
+    timings: dict[str, float],
+) -> dict[str, Any]:
     data = selection.to_dict()
     letter = None if answer is None else answer.letter
     duration = prepared.index.info.duration_seconds
@@ -568,7 +559,7 @@ def _record(sample, spec, k, mode, selection, answer, prepared, *, encoder_id, a
     return record
 
 
-def _near_duplicates(prepared, selection, encoder_id: str) -> int | None:
+def _near_duplicates(prepared: PreparedVideo, selection: Selection, encoder_id: str) -> int | None:
     """Near-duplicate neighbour pairs among the chosen frames, in the selection encoder's space."""
     from framepick.select.dedup import near_duplicate_neighbour_pairs
 
@@ -578,7 +569,7 @@ def _near_duplicates(prepared, selection, encoder_id: str) -> int | None:
     return near_duplicate_neighbour_pairs(features.embeddings[selection.positions])
 
 
-def _timeline_row(sample: Sample, mode: str, prepared, relevance: np.ndarray) -> dict[str, Any]:
+def _timeline_row(sample: Sample, mode: str, prepared: PreparedVideo, relevance: np.ndarray) -> dict[str, Any]:
     timestamps = prepared.timestamps
     duration = float(prepared.index.info.duration_seconds)
     last = len(timestamps) - 1

@@ -7,6 +7,7 @@ Both files are written to temporary names and renamed, so a reader never sees ha
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import threading
@@ -19,8 +20,17 @@ META_FILE = "policy.json"
 WEIGHTS_FILE = "policy.pt"
 FORMAT_VERSION = 1
 
-_cache: dict[tuple[str, int], tuple[Any, dict[str, Any]]] = {}
+# A checkpoint is read once per process: each cache holds, per resolved path, the file stamps it
+# was read at and what was read; a rewritten checkpoint (new stamps) is read again and replaces it.
+_policies: dict[str, tuple[tuple[int, ...], tuple[Any, dict[str, Any]]]] = {}
+_metas: dict[str, tuple[tuple[int, ...], dict[str, Any]]] = {}
 _lock = threading.Lock()
+
+
+def _stamp(path: Path) -> tuple[int, ...]:
+    """What changes when ``path`` is rewritten (``save_policy`` renames a new file over it)."""
+    stat = path.stat()
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str, Any] | None = None) -> Path:
@@ -53,6 +63,7 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     """The checkpoint's ``policy.json``, or a one-line :class:`ModelError` saying what is wrong.
 
     Needs no torch, so a command can check its checkpoints before it loads or decodes anything.
+    The file is read once per process (again only when it changes); each call gets its own copy.
     """
     path = Path(folder)
     meta_path = path / META_FILE
@@ -61,12 +72,22 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     if not meta_path.is_file():
         raise ModelError(f"checkpoint {str(path)!r} has no {META_FILE}; is it the --out folder of `framepick train`?")
     try:
+        key, stamp = str(meta_path.resolve()), _stamp(meta_path)
+    except OSError as exc:
+        raise ModelError(f"cannot read {str(meta_path)!r}: {exc}") from None
+    with _lock:
+        cached = _metas.get(key)
+    if cached is not None and cached[0] == stamp:
+        return copy.deepcopy(cached[1])
+    try:
         meta = json.loads(meta_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelError(f"cannot read {str(meta_path)!r}: {exc}") from None
     if not isinstance(meta, dict) or not {"method", "config", "encoder_id"} <= set(meta):
         raise ModelError(f"{str(meta_path)!r} is not a framepick policy description")
-    return meta
+    with _lock:
+        _metas[key] = (stamp, meta)
+    return copy.deepcopy(meta)
 
 
 def load_policy(folder: str | Path, *, method: str | None = None):
@@ -85,13 +106,14 @@ def load_policy(folder: str | Path, *, method: str | None = None):
         raise ModelError(f"checkpoint {str(folder)!r} holds a {meta['method']!r} policy, not {method!r}")
     weights = path / WEIGHTS_FILE
     try:
-        stamp = (path / META_FILE).stat().st_mtime_ns ^ weights.stat().st_mtime_ns
+        stamp = _stamp(path / META_FILE) + _stamp(weights)
     except OSError:
         raise ModelError(f"checkpoint {str(folder)!r} has no {WEIGHTS_FILE}") from None
-    key = (str(path), stamp)
+    key = str(path)
     with _lock:
-        if key in _cache:
-            return _cache[key]
+        cached = _policies.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
     cls = policy_class(meta["method"])
     try:
         config = cls.config_class.from_dict(meta["config"])
@@ -105,5 +127,5 @@ def load_policy(folder: str | Path, *, method: str | None = None):
         raise ModelError(f"cannot load checkpoint {str(folder)!r}: {first}") from None
     policy.eval()
     with _lock:
-        _cache[key] = (policy, meta)
+        _policies[key] = (stamp, (policy, meta))
     return policy, meta

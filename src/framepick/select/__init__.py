@@ -2,7 +2,8 @@
 
 ``load_selector("aks", t1=0.7)`` builds one by name; ``framepick.registry.selectors`` lists them.
 ``load_selector("kframes", dedup=True)`` (or ``"kframes+dedup"``) adds the near-duplicate guard
-(:mod:`framepick.select.dedup`) to any of them.
+(:mod:`framepick.select.dedup`) to any of them. A method as a user spells it (``NAME=CKPT_DIR``
+too) is parsed by :func:`parse_method_spec`, once, at the CLI or API edge.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from framepick.registry import selectors
 from framepick.select import aks, bolt, kframes, mmr, topk, uniform  # noqa: F401  (registers them)
 from framepick.select import msjoe, refocus, tspo, videoitg  # noqa: F401  (learned; torch loads only on use)
 from framepick.select.base import Selector, SelectorInput, SelectorOutput, check_k
+from framepick.select.learned import LearnedSelector
+from framepick.select.spec import MethodSpec, parse_method_spec
 from framepick.select.dedup import (
     GUARD_SUFFIX,
     NEAR_DUPLICATE_THRESHOLD,
@@ -57,8 +60,7 @@ def load_selector(name: str, **params: object) -> Selector:
         params.setdefault("dedup", True)
     dedup = params.pop("dedup", None)
     if dedup is not None and dedup is not False:
-        threshold = NEAR_DUPLICATE_THRESHOLD if dedup is True else check_threshold(dedup)
-        return NearDuplicateGuard(load_selector(name, **params), threshold)
+        return with_dedup(load_selector(name, **params), dedup)
     factory = selectors.get(name)
     if dataclasses.is_dataclass(factory):
         accepted = [f.name for f in dataclasses.fields(factory)]
@@ -71,8 +73,35 @@ def load_selector(name: str, **params: object) -> Selector:
     return factory(**params)
 
 
+def with_dedup(selector: Selector, dedup: bool | float | None) -> Selector:
+    """``selector`` behind the near-duplicate guard (``True``: the default threshold, or a cosine
+    threshold in (0, 1]); ``False``/``None``: ``selector`` unguarded. An existing guard is replaced."""
+    inner = selector.inner if isinstance(selector, NearDuplicateGuard) else selector
+    if dedup is None or dedup is False:
+        return inner
+    threshold = NEAR_DUPLICATE_THRESHOLD if dedup is True else check_threshold(dedup)
+    return NearDuplicateGuard(inner, threshold)
+
+
+def method_label(selector: Selector) -> str:
+    """How a built selector is named in a :class:`~framepick.types.Selection`: its registered
+    name, with ``+dedup`` behind the near-duplicate guard (``load_selector`` reads it back)."""
+    if isinstance(selector, NearDuplicateGuard):
+        return method_label(selector.inner) + GUARD_SUFFIX
+    return selector.name
+
+
+def learned_part(selector: Selector) -> LearnedSelector | None:
+    """The trained-policy selector in ``selector`` (itself, or the one behind a guard), else None."""
+    if isinstance(selector, NearDuplicateGuard):
+        return learned_part(selector.inner)
+    return selector if isinstance(selector, LearnedSelector) else None
+
+
 __all__ = [
     "GUARD_SUFFIX",
+    "LearnedSelector",
+    "MethodSpec",
     "NEAR_DUPLICATE_THRESHOLD",
     "NearDuplicateGuard",
     "check_threshold",
@@ -89,10 +118,14 @@ __all__ = [
     "hybrid_sampling",
     "hybrid_split",
     "load_clips",
+    "learned_part",
     "load_selector",
+    "method_label",
     "merge_clips",
     "parse_clips",
     "parse_clips_json",
     "parse_clips_text",
+    "parse_method_spec",
     "read_clips",
+    "with_dedup",
 ]
