@@ -176,3 +176,40 @@ def test_folder_without_tokenizer_or_processor_is_named(tiny_dirs, tmp_path, mis
     with pytest.raises(ModelError, match=match) as info:
         encode.load_encoder(f"clip:{broken}")
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_model_and_inputs_go_where_torch_device_says(tiny_dirs, family, monkeypatch):
+    """A GPU is used when torch sees one (the rule is torch_device's); inputs follow the weights.
+
+    No GPU exists here, so the placement is checked on the CPU: the model is moved to the device
+    torch_device() names at load time, and every tensor handed to it is on the weights' device."""
+    import framepick.encode.hf as hf
+    from framepick.encode._runtime import torch_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert torch_device() == "cuda"
+    monkeypatch.undo()
+
+    moved_to: list[str] = []
+    real_to = torch.nn.Module.to
+
+    def spy_to(module, *args, **kwargs):
+        moved_to.append(str(args[0]) if args else str(kwargs.get("device")))
+        return real_to(module, *args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.Module, "to", spy_to)
+    encoder = hf.load_hf_encoder(family, str(tiny_dirs[family]))
+    assert moved_to == [torch_device()] and encoder.device == "cpu"
+    seen: list[str] = []
+    for name in ("get_image_features", "get_text_features"):
+        real = getattr(encoder.model, name)
+
+        def spy(*args, _real=real, **kwargs):
+            seen.extend(str(v.device) for v in [*args, *kwargs.values()] if isinstance(v, torch.Tensor))
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(encoder.model, name, spy)
+    encoder.encode_images(FRAMES[:2])
+    encoder.encode_text(["a red cat"])
+    assert seen and set(seen) == {encoder.device}

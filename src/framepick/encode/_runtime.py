@@ -53,6 +53,18 @@ def configure_torch_threads() -> None:
             logger.debug("torch threads capped at %d (CPU affinity)", allowed)
 
 
+def torch_device() -> str:
+    """Where the torch encoders run: ``cuda`` when torch sees a GPU, else ``cpu``.
+
+    One rule for every encoder (CLIP/SigLIP, and the offline encoder's torch path), so that a
+    machine never runs one model on its GPU and another on its CPU. The ``--device`` option of the
+    MLLM backends issue will replace this default with the user's choice.
+    """
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def check_frames(frames: np.ndarray) -> np.ndarray:
     """Validate the public input of ``encode_images``: [N,H,W,3] uint8 RGB."""
     if (

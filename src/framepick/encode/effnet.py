@@ -42,6 +42,7 @@ from framepick.encode._runtime import (
     file_fingerprint,
     one_line,
     quiet_stdout,
+    torch_device,
 )
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.encode.cache import FeatureCache
@@ -182,7 +183,7 @@ def _load_memo(runtime: str, cache_root: str) -> EfficientNetLite0:
             return EfficientNetLite0(_onnx_backend(weights, weights_id, FeatureCache(cache_root)), weights_id)
         except onnxrt.GraphUnavailable as reason:
             logger.warning("EfficientNet-Lite0 runs in torch (slower on CPUs): %s", reason)
-    device = "cuda" if onnxrt.torch_sees_a_gpu() else "cpu"
+    device = torch_device()
     return EfficientNetLite0(_TorchBackend(_wrapped_network(_torch_model(weights)), device), weights_id)
 
 

@@ -30,6 +30,7 @@ from framepick.encode._runtime import (
     file_fingerprint,
     one_line,
     quiet_transformers,
+    torch_device,
 )
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.errors import ModelError
@@ -92,6 +93,8 @@ class HFDualEncoder(Encoder):
         self.model = model
         self.tokenizer = tokenizer
         self.image_processor = image_processor
+        self.device = str(next(model.parameters()).device)
+        """Where the model's weights are (``cuda`` when torch saw a GPU at load time); inputs follow."""
         self.batch_size = DEFAULT_BATCH_SIZE
         config = model.config
         self.dim = int(getattr(config, "projection_dim", 0) or config.vision_config.hidden_size)
@@ -109,7 +112,8 @@ class HFDualEncoder(Encoder):
         with torch.inference_mode():
             for part in batches(frames.shape[0], self.batch_size, progress=progress, desc=self.family):
                 pixels = self.image_processor(images=list(frames[part]), return_tensors="pt")["pixel_values"]
-                out[part] = _pooled(self.model.get_image_features(pixel_values=pixels)).float().numpy()
+                pixels = pixels.to(self.device)
+                out[part] = _pooled(self.model.get_image_features(pixel_values=pixels)).float().cpu().numpy()
         return l2_normalize(out)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
@@ -130,11 +134,11 @@ class HFDualEncoder(Encoder):
                     max_length=self.max_text_tokens,
                     return_tensors="pt",
                 )
-                inputs = {"input_ids": tokens["input_ids"]}
+                inputs = {"input_ids": tokens["input_ids"].to(self.device)}
                 if self.family == "clip" and "attention_mask" in tokens:
-                    inputs["attention_mask"] = tokens["attention_mask"]
+                    inputs["attention_mask"] = tokens["attention_mask"].to(self.device)
                 out[start : start + len(chunk)] = (
-                    _pooled(self.model.get_text_features(**inputs)).float().numpy()
+                    _pooled(self.model.get_text_features(**inputs)).float().cpu().numpy()
                 )
         return l2_normalize(out)
 
@@ -210,7 +214,8 @@ def load_hf_encoder(family: Family, source: str) -> HFDualEncoder:
             f"{family} model {name!r} loaded a tokenizer with {len(tokenizer)} tokens; its tokenizer files are missing"
         )
     model.eval()
-    logger.info("loaded %s model %s", family, name)
+    model.to(torch_device())
+    logger.info("loaded %s model %s on %s", family, name, torch_device())
     return HFDualEncoder(family, name, model, tokenizer, image_processor, _weights_fingerprint(name, is_path))
 
 

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from framepick.encode import onnxrt
-from framepick.encode._runtime import configure_torch_threads, file_fingerprint, one_line, quiet_transformers
+from framepick.encode._runtime import configure_torch_threads, file_fingerprint, one_line, quiet_transformers, torch_device
 from framepick.encode.base import l2_normalize
 from framepick.encode.cache import FeatureCache
 from framepick.errors import ModelError
@@ -134,7 +134,7 @@ def _load_memo(runtime: str, cache_root: str) -> MiniLM:
             return MiniLM(tokenizer, _onnx_backend(folder, model_id, FeatureCache(cache_root)), model_id)
         except onnxrt.GraphUnavailable as reason:
             logger.warning("MiniLM runs in torch (slower on CPUs): %s", reason)
-    device = "cuda" if onnxrt.torch_sees_a_gpu() else "cpu"
+    device = torch_device()
     return MiniLM(tokenizer, _TorchBackend(_wrapped_model(_torch_model(folder)), device), model_id)
 
 

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 import numpy as np
 
-from framepick.encode._runtime import quiet_stdout
+from framepick.encode._runtime import quiet_stdout, torch_device
 from framepick.encode.cache import FeatureCache
 from framepick.errors import InvalidArgumentError
 
@@ -65,9 +65,7 @@ def check_runtime(runtime: object) -> Runtime:
 
 
 def torch_sees_a_gpu() -> bool:
-    import torch
-
-    return bool(torch.cuda.is_available())
+    return torch_device() == "cuda"
 
 
 def exporter_settings() -> str:
