@@ -134,3 +134,14 @@ def test_the_diagnostics_do_not_touch_the_weights(tmp_path, monkeypatch) -> None
     run("tspo", tmp_path / "silent", steps=4, k=4, lr=0.05)
     a, b = weights(tmp_path / "logged"), weights(tmp_path / "silent")
     assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def test_an_overflowed_ratio_is_reported_once_as_divergence(tmp_path, monkeypatch, caplog) -> None:
+    monkeypatch.setattr(loop, "ratio_diagnostics", lambda *args: (float("nan"), 0.0))
+    with caplog.at_level("WARNING", logger="framepick.train.loop"):
+        result = run("tspo", tmp_path, steps=2, k=4)
+    assert np.isnan(result.approx_kl_max)
+    assert [r.getMessage() for r in caplog.records].count("step 1: the GRPO ratio overflowed (approx KL nan): training has diverged") == 1
+    assert len(caplog.records) == 1
+    assert np.isnan(loop._nan_max([1.0, float("nan")])) and np.isnan(loop._nan_max([float("nan"), 1.0]))
+    assert loop._nan_max([1.0, float("inf"), 2.0]) == float("inf")

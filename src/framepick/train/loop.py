@@ -72,7 +72,7 @@ class TrainResult:
     clipped_steps: int | None = None
     """GRPO: steps on which some sample's ratio left [1 - clip, 1 + clip]; 0 means the clip never bound."""
     approx_kl_max: float | None = None
-    """GRPO: the largest approx KL of any step."""
+    """GRPO: the largest approx KL of any step; inf or nan once the ratio overflowed (training diverged)."""
 
     @property
     def updates_per_second(self) -> float:
@@ -146,7 +146,7 @@ def train_policy(
 
     if start_step == 0:
         validate(0)  # the untrained policy: the curve's first point, and a checkpoint from the start
-    step, train_seconds, interrupted = start_step, 0.0, False
+    step, train_seconds, interrupted, diverged = start_step, 0.0, False, False
     bar = tqdm(total=config.steps, initial=start_step, desc=f"train {method}", unit="step", disable=not progress)
     try:
         while step < config.steps:
@@ -158,6 +158,9 @@ def train_policy(
             # Cumulative over this invocation's training time, like cleanrl's steps per second.
             row["updates_per_s"] = (step - start_step) / train_seconds if train_seconds > 0 else 0.0
             metrics.append({"split": "train", "step": step, "episode": episode.id, **row})
+            if not np.isfinite(row.get("approx_kl", 0.0)) and not diverged:
+                diverged = True
+                logger.warning("step %d: the GRPO ratio overflowed (approx KL %s): training has diverged", step, row["approx_kl"])
             bar.update(1)
             bar.set_postfix_str(_progress_text(row), refresh=False)
             if step % config.eval_every == 0 or step == config.steps:
@@ -248,8 +251,13 @@ def _ratio_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "clip_fraction": float(np.mean(fractions)),
         "clipped_steps": sum(1 for f in fractions if f > 0),
-        "approx_kl_max": max(float(r["approx_kl"]) for r in rows if r.get("split") == "train" and "approx_kl" in r),
+        "approx_kl_max": _nan_max([float(r["approx_kl"]) for r in rows if r.get("split") == "train" and "approx_kl" in r]),
     }
+
+
+def _nan_max(values: Sequence[float]) -> float:
+    """max() that returns nan when any value is nan (the builtin's answer depends on the order)."""
+    return float("nan") if any(np.isnan(values)) else max(values)
 
 
 def evaluate(policy, episodes: Sequence[Episode], ks: Sequence[int], answerer) -> dict[str, float]:
