@@ -43,6 +43,23 @@ def decode_barcode(frame: np.ndarray) -> int:
 Segment = tuple  # (seconds, (r, g, b)) or (seconds, (r, g, b), "pattern")
 
 
+def segment_frames(segments: Sequence[Segment], fps: int, size: tuple[int, int]) -> list[np.ndarray]:
+    """The RGB frames of ``segments``: solid colour, or with a moving inverted bar ("pattern")."""
+    width, height = size
+    frames: list[np.ndarray] = []
+    for segment in segments:
+        seconds, rgb = segment[0], segment[1]
+        pattern = len(segment) > 2 and segment[2] == "pattern"
+        for i in range(int(round(seconds * fps))):
+            frame = np.empty((height, width, 3), dtype=np.uint8)
+            frame[:] = np.asarray(rgb, dtype=np.uint8)
+            if pattern:
+                x = (i * 7) % width
+                frame[:, x : x + 12] = 255 - frame[:, x : x + 12]
+            frames.append(frame)
+    return frames
+
+
 def write_video(
     path: Path,
     segments: Sequence[Segment],
@@ -66,17 +83,7 @@ def write_video(
     import av
 
     width, height = size
-    frames: list[np.ndarray] = []
-    for segment in segments:
-        seconds, rgb = segment[0], segment[1]
-        pattern = len(segment) > 2 and segment[2] == "pattern"
-        for i in range(int(round(seconds * fps))):
-            frame = np.empty((height, width, 3), dtype=np.uint8)
-            frame[:] = np.asarray(rgb, dtype=np.uint8)
-            if pattern:
-                x = (i * 7) % width
-                frame[:, x : x + 12] = 255 - frame[:, x : x + 12]
-            frames.append(frame)
+    frames = segment_frames(segments, fps, size)
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=fps)
@@ -184,18 +191,9 @@ def write_packed_bframes_avi(
     import av
 
     width, height = size
-    frames: list[np.ndarray] = []
-    for segment in segments:
-        seconds, rgb = segment[0], segment[1]
-        pattern = len(segment) > 2 and segment[2] == "pattern"
-        for i in range(int(round(seconds * fps))):
-            frame = np.empty((height, width, 3), dtype=np.uint8)
-            frame[:] = np.asarray(rgb, dtype=np.uint8)
-            if pattern:
-                x = (i * 7) % width
-                frame[:, x : x + 12] = 255 - frame[:, x : x + 12]
-            encode_barcode(frame, len(frames))
-            frames.append(frame)
+    frames = segment_frames(segments, fps, size)
+    for i, frame in enumerate(frames):
+        encode_barcode(frame, i)
 
     # Encode normally (decode order I P B B P B B ...), then repack the packets into AVI chunks.
     codec = av.CodecContext.create("mpeg4", "w")
