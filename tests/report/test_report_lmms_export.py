@@ -93,3 +93,24 @@ def test_bolt_needs_the_manifest(run_dir: Path) -> None:
         build_lmms_eval(run_dir, method="kframes", k=2)
     # the aks layout needs only the records (their order)
     assert len(build_lmms_eval(run_dir, method="kframes", k=2, layout="aks")) == 3
+
+
+def test_auto_takes_the_pictures_selection_where_a_question_has_one(run_dir: Path, tmp_path: Path) -> None:
+    """What eval's default --query auto ran: s1 by its picture, the others by their text. Exported
+    with the default --query auto, each question gets the selection eval used for it."""
+    records = [json.loads(line) for line in (run_dir / "records.jsonl").read_text().splitlines()]
+    kept = []
+    for record in records:
+        if record["method"] != "kframes" or record["k"] != 2:
+            continue
+        if record["sample_id"] == "s1" and record["query"] == "image":
+            record["frames"] = [{"index": 7, "timestamp": 0.7, "score": 0.5}, {"index": 9, "timestamp": 0.9, "score": 0.5}]
+        if (record["sample_id"] == "s1") == (record["query"] == "image"):
+            kept.append(record)
+    assert len(kept) == 3
+    (run_dir / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in kept))
+    out = tmp_path / "selected_frames.json"
+    assert main(["export", "lmms-eval", str(run_dir), "--method", "kframes", "-k", "2", "--layout", "aks", "--out", str(out)]) == 0
+    assert json.loads(out.read_text()) == [[7, 9]] + [[int(round(t * 10)) for t in TIMES[("kframes", 2)][sid]] for sid in (EVIL, "s3")]
+    with pytest.raises(InvalidArgumentError, match="matched by position"):  # text alone lacks s1
+        build_lmms_eval(run_dir, method="kframes", k=2, query="text", layout="aks")

@@ -27,7 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     lmms.add_argument("run_dir", metavar="RUN_DIR", help="the run directory (holds records.jsonl)")
     lmms.add_argument("--method", required=True, metavar="M", help="the method whose frames to export")
     lmms.add_argument("-k", type=positive_int_arg, required=True, metavar="K", help="the k to export")
-    lmms.add_argument("--query", choices=("text", "image"), default="text", help="query mode (default text)")
+    lmms.add_argument(
+        "--query", choices=("auto", "text", "image"), default="auto",
+        help="which selection per question: auto (default, as eval's default) the picture's where the "
+        "question has one, else the text's; text or image that mode's only",
+    )
     lmms.add_argument("--layout", choices=("bolt", "aks"), default="bolt", help="which reader's layout (default bolt)")
     lmms.add_argument("--manifest", metavar="FILE", help="the manifest (default: the one named in RUN_DIR/config.json)")
     lmms.add_argument("--out", required=True, metavar="FILE.json", help="where to write the JSON")

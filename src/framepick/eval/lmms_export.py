@@ -61,12 +61,19 @@ def _pick_records(run: RunData, method: str, k: int, query: str) -> dict[str, Ma
     if k not in ks:
         raise InvalidArgumentError(f"k={k} was not run for method {method!r}; it has k in {ks}")
     modes = sorted({str(r.get("query") or "text") for r in of_method if int(r.get("k") or 0) == k})
-    if query not in modes:
+    if query != "auto" and query not in modes:
         raise InvalidArgumentError(f"query mode {query!r} was not run for {method!r} k={k}; it has: {', '.join(modes)}")
     picked: dict[str, Mapping[str, Any]] = {}
     for record in of_method:
-        if int(record.get("k") or 0) == k and str(record.get("query") or "text") == query:
-            picked[str(record["sample_id"])] = record  # a later line (a resumed run) wins
+        mode = str(record.get("query") or "text")
+        if int(record.get("k") or 0) != k or (query != "auto" and mode != query):
+            continue
+        sample_id = str(record["sample_id"])
+        # auto is eval's rule: a sample's picture where it has one (an image record exists only
+        # for such samples), else its question; otherwise a later line (a resumed run) wins.
+        if query == "auto" and mode == "text" and str(picked.get(sample_id, {}).get("query")) == "image":
+            continue
+        picked[sample_id] = record
     return picked
 
 
@@ -86,7 +93,7 @@ def build_lmms_eval(
     *,
     method: str,
     k: int,
-    query: str = "text",
+    query: str = "auto",
     layout: Layout = "bolt",
     manifest: str | Path | None = None,
 ) -> Any:
