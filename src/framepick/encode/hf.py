@@ -214,8 +214,9 @@ def load_hf_encoder(family: Family, source: str) -> HFDualEncoder:
             f"{family} model {name!r} loaded a tokenizer with {len(tokenizer)} tokens; its tokenizer files are missing"
         )
     model.eval()
-    model.to(torch_device())
-    logger.info("loaded %s model %s on %s", family, name, torch_device())
+    device = torch_device()
+    model.to(device)
+    logger.info("loaded %s model %s on %s", family, name, device)
     return HFDualEncoder(family, name, model, tokenizer, image_processor, _weights_fingerprint(name, is_path))
 
 
