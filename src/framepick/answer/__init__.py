@@ -16,7 +16,7 @@ Importing this package is cheap: an answerer loads its models when it is built.
 from __future__ import annotations
 
 from framepick.answer import offline  # noqa: F401  (registers the built-in answerers)
-from framepick.answer.base import Answer, Answerer, EmbeddingAnswerer, OptionSimilarityAnswerer
+from framepick.answer.base import Answer, Answerer, AnswererOptions, EmbeddingAnswerer, OptionSimilarityAnswerer
 from framepick.answer.offline import OfflineAnswerer, OfflineAnswererConfig
 from framepick.errors import InvalidArgumentError
 from framepick.registry import answerers
@@ -30,11 +30,15 @@ def parse_answerer_spec(spec: str) -> tuple[str, str | None]:
     return name.strip().lower(), (argument.strip() or None) if sep else None
 
 
-def load_answerer(spec: str = "offline") -> Answerer:
-    """The answerer named by ``spec``; unknown names raise an error listing the registered ones."""
+def load_answerer(spec: str = "offline", options: AnswererOptions | None = None) -> Answerer:
+    """The answerer named by ``spec``, run as ``options`` say; unknown names list the registered ones.
+
+    Every factory is called as ``factory(argument, options)``: ``argument`` is what follows the
+    first colon of the spec (None without one).
+    """
     name, argument = parse_answerer_spec(spec)
     factory = answerers.get(name)
-    return factory(argument) if argument is not None else factory()
+    return factory(argument, options or AnswererOptions())
 
 
 def list_answerers() -> dict[str, str]:
@@ -45,6 +49,7 @@ def list_answerers() -> dict[str, str]:
 __all__ = [
     "Answer",
     "Answerer",
+    "AnswererOptions",
     "EmbeddingAnswerer",
     "OfflineAnswerer",
     "OfflineAnswererConfig",

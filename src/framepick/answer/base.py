@@ -26,6 +26,30 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class AnswererOptions:
+    """How to run an answerer, as opposed to which one (its spec). None means the backend's default.
+
+    Every backend takes the same options object and ignores what does not apply to it (the offline
+    matcher has no prompt), so a command line's ``--device`` reaches every kind of answerer.
+    """
+
+    device: str | None = None
+    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (a GPU when torch sees one), for local models."""
+    dtype: str | None = None
+    """``auto``, ``float32``, ``float16`` or ``bfloat16``, for local models."""
+    prompt: str | None = None
+    """A template name or a JSON file of template fields (:mod:`framepick.answer.prompt`)."""
+    max_side: int | None = None
+    """Frames are downscaled so that their longer side is at most this many pixels."""
+    concurrency: int | None = None
+    """Requests in flight at once, for servers."""
+    timeout: float | None = None
+    """Seconds before one request is given up (then retried), for servers."""
+    api_key_env: str | None = None
+    """The environment variable holding a server's API key (never the key itself)."""
+
+
+@dataclass(frozen=True)
 class Answer:
     """What an answerer said, with a probability per option when the backend can give them."""
 
@@ -35,6 +59,10 @@ class Answer:
     """One probability per option, summing to 1, when the backend exposes them."""
     text: str | None = None
     """The raw reply, for backends that generate text."""
+    source: str | None = None
+    """How the answer was read: ``logits`` (a local model's next-token logits over the letters),
+    ``logprobs`` (a server's ``top_logprobs``), ``parsed`` (the letter read from the reply's text:
+    no probabilities), ``embeddings`` (the offline matcher), or None for an open question."""
 
     def __post_init__(self) -> None:
         if self.option_probs is not None:
@@ -44,9 +72,9 @@ class Answer:
             object.__setattr__(self, "option_probs", tuple(float(p) for p in probs))
 
     @classmethod
-    def from_probs(cls, probs: Sequence[float], text: str | None = None) -> "Answer":
+    def from_probs(cls, probs: Sequence[float], text: str | None = None, source: str | None = None) -> "Answer":
         probs = np.asarray(probs, dtype=np.float64)
-        return cls(letter=option_letter(int(np.argmax(probs))), option_probs=tuple(probs), text=text)
+        return cls(letter=option_letter(int(np.argmax(probs))), option_probs=tuple(probs), text=text, source=source)
 
 
 class Answerer(ABC):

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, OptionSimilarityAnswerer
+from framepick.answer.base import Answer, AnswererOptions, OptionSimilarityAnswerer
 from framepick.errors import InvalidArgumentError
 from framepick.registry import register_answerer
 
@@ -125,7 +125,7 @@ class OfflineAnswerer(OptionSimilarityAnswerer):
                 f"got shape {embeddings.shape}"
             )
         self._check_question(question, options, embeddings.shape[0])
-        return Answer.from_probs(self.option_probs(embeddings, question, options))
+        return Answer.from_probs(self.option_probs(embeddings, question, options), source="embeddings")
 
     def option_probs(self, embeddings: np.ndarray, question: str, options: Sequence[str]) -> np.ndarray:
         """[m] probabilities of the options given [n,D] frame embeddings (no argument checks)."""
@@ -170,6 +170,6 @@ class OfflineAnswerer(OptionSimilarityAnswerer):
 
 
 @register_answerer("offline")
-def make_offline_answerer(argument: str | None = None) -> OfflineAnswerer:
+def make_offline_answerer(argument: str | None = None, options: AnswererOptions | None = None) -> OfflineAnswerer:
     """Weak baseline: option texts matched against frames in the encoder's space (``offline:ENCODER`` picks the encoder)."""
     return OfflineAnswerer(OfflineAnswererConfig(encoder=argument or "offline"))
