@@ -82,6 +82,9 @@ class Answerer(ABC):
 
     id: str
     """Names the backend and its model; keys the answer cache."""
+    max_concurrency: int = 1
+    """How many :meth:`answer` calls a caller may run at once on threads: a server answers many
+    requests together, a local model one batch at a time."""
 
     @abstractmethod
     def answer(
