@@ -18,7 +18,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from framepick.errors import FramepickError
+from framepick.errors import FramepickError, one_line
 
 
 class OutputError(FramepickError):
@@ -146,7 +146,7 @@ def _os_call(path: Path, call):
     try:
         return call()
     except OSError as exc:
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {str(path)!r}: {one_line(exc, with_type=False, os_reason=True)}") from None
 
 
 def _move_into_place(tmp: Path, final: Path, names: list[str] | None) -> None:

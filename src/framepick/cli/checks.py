@@ -15,7 +15,7 @@ import stat
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from framepick.errors import InvalidArgumentError
+from framepick.errors import InvalidArgumentError, one_line
 
 MAX_CANDIDATES = 1_000_000
 """A candidate grid beyond a million frames is a typo, not a request: every candidate is decoded
@@ -134,7 +134,7 @@ def _path_kind(path: Path) -> str:
             return "loop"
         if exc.errno == errno.ENOTDIR:
             return "missing"
-        return f"error: {exc.strerror or exc}"
+        return f"error: {one_line(exc, with_type=False, os_reason=True)}"
     mode = info.st_mode
     if stat.S_ISREG(mode):
         return "file"
@@ -168,7 +168,7 @@ def _check_readable(path: Path, flag: str) -> None:
         with open(path, "rb") as handle:
             handle.read(1)
     except OSError as exc:
-        raise InvalidArgumentError(f"{flag} {str(path)!r} cannot be read ({exc.strerror or exc})") from None
+        raise InvalidArgumentError(f"{flag} {str(path)!r} cannot be read ({one_line(exc, with_type=False, os_reason=True)})") from None
 
 
 def run_dir_inputs(run_dir: str | os.PathLike) -> dict[str, Path]:

@@ -81,7 +81,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def os_error_message(exc: OSError) -> str:
     """'cannot write 'PATH': Read-only file system' from an OSError, naming every path it carries."""
-    reason = exc.strerror or str(exc) or type(exc).__name__
+    from framepick.errors import one_line
+
+    reason = one_line(exc, with_type=False, os_reason=True)
     paths = [str(p) for p in (exc.filename, exc.filename2) if p is not None]
     if not paths:
         return f"{reason} ({type(exc).__name__})"

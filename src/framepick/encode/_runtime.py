@@ -163,12 +163,5 @@ def file_fingerprint(path: Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()[:12]
 
 
-def one_line(error: BaseException, limit: int = 300) -> str:
-    """``Type: first line of the message``, for one-line ModelErrors built from library exceptions."""
-    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    text = f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def text_hash(text: str, length: int = 12) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]

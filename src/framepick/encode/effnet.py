@@ -40,13 +40,12 @@ from framepick.encode._runtime import (
     check_frames,
     configure_torch_threads,
     file_fingerprint,
-    one_line,
     quiet_stdout,
     torch_device,
 )
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.encode.cache import FeatureCache
-from framepick.errors import ModelError
+from framepick.errors import ModelError, one_line
 from framepick.registry import register_encoder
 
 if TYPE_CHECKING:

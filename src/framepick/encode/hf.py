@@ -28,12 +28,11 @@ from framepick.encode._runtime import (
     check_texts,
     configure_torch_threads,
     file_fingerprint,
-    one_line,
     quiet_transformers,
     torch_device,
 )
 from framepick.encode.base import Encoder, l2_normalize
-from framepick.errors import ModelError
+from framepick.errors import ModelError, one_line
 from framepick.registry import register_encoder
 
 logger = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ import numpy as np
 
 from framepick.encode._runtime import quiet_stdout, torch_device
 from framepick.encode.cache import FeatureCache
-from framepick.errors import InvalidArgumentError
+from framepick.errors import InvalidArgumentError, one_line
 
 if TYPE_CHECKING:
     import onnxruntime
@@ -125,8 +125,7 @@ def export_graph(
                 do_constant_folding=True,
             )
     except Exception as error:  # onnx missing (OnnxExporterError), an op the exporter lacks, ...
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise GraphUnavailable(f"ONNX export failed: {type(error).__name__}: {first}") from None
+        raise GraphUnavailable(f"ONNX export failed: {one_line(error)}") from None
     return buffer.getvalue()
 
 
@@ -183,8 +182,7 @@ def make_session(graph: bytes) -> "onnxruntime.InferenceSession":
     try:
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
     except Exception as error:  # corrupt or incompatible graph
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise GraphUnavailable(f"ONNX Runtime cannot load the graph: {type(error).__name__}: {first}") from None
+        raise GraphUnavailable(f"ONNX Runtime cannot load the graph: {one_line(error)}") from None
 
 
 def cached_session(

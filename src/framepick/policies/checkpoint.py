@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from framepick.errors import ModelError
+from framepick.errors import ModelError, one_line
 
 META_FILE = "policy.json"
 WEIGHTS_FILE = "policy.pt"
@@ -123,8 +123,7 @@ def load_policy(folder: str | Path, *, method: str | None = None):
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001  (any failure to rebuild the module is the file's fault)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"cannot load checkpoint {str(folder)!r}: {first}") from None
+        raise ModelError(f"cannot load checkpoint {str(folder)!r}: {one_line(exc, with_type=False)}") from None
     policy.eval()
     with _lock:
         _policies[key] = (stamp, (policy, meta))

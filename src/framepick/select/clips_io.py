@@ -21,7 +21,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterable
 
-from framepick.errors import InvalidArgumentError
+from framepick.errors import InvalidArgumentError, one_line
 from framepick.types import Clip
 
 TEXT_FORMAT = "'<time>start-end, P1|P2,</time><reason>...</reason>'"
@@ -216,7 +216,9 @@ def read_clips(path: str | Path, *, num_candidates: int | None = None, index_bas
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as error:
-        raise InvalidArgumentError(f"cannot read clips file {str(path)!r}: {error.strerror}") from None
+        raise InvalidArgumentError(
+            f"cannot read clips file {str(path)!r}: {one_line(error, with_type=False, os_reason=True)}"
+        ) from None
     return parse_clips(text, num_candidates=num_candidates, index_base=index_base)
 
 

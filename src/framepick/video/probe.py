@@ -25,7 +25,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from framepick.errors import VideoError
+from framepick.errors import VideoError, one_line
 from framepick.types import VideoInfo
 
 logger = logging.getLogger(__name__)
@@ -199,9 +199,8 @@ def _keyframe_before(keyframe_indices: np.ndarray, frame_indices: np.ndarray) ->
 
 def _one_line(exc: BaseException) -> str:
     # FFmpeg errors repeat the errno and the path in str(); callers name the file themselves.
-    text = getattr(exc, "strerror", None) or str(exc)
-    text = " ".join(str(text).split()) or type(exc).__name__
-    return text[:300]
+    # (decode.py shares this spelling of framepick.errors.one_line.)
+    return one_line(exc, with_type=False, os_reason=True)
 
 
 def open_container(path: str | os.PathLike[str]) -> Any:
