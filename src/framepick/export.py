@@ -5,16 +5,23 @@ place with one ``os.replace`` at the end, so an interrupted or failed run leaves
 file or none, never a truncated one. A command with several outputs stages them all in one
 :class:`StagedOutputs` and moves them into place together once the last is written, so a failure
 in any of them leaves none.
+
+Every file framepick writes whole goes through these: :func:`atomic_path` (a temporary path for
+any writer, e.g. ``torch.save``), :func:`write_text`, :func:`write_json` and
+:class:`StagedOutputs`. None of them fsyncs: they guard against a killed or failing process, not a
+power cut (the feature cache, which other processes read while it is written, fsyncs on its own;
+so do the evaluation's appended JSONL records).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -163,8 +170,18 @@ def _move_into_place(tmp: Path, final: Path, names: list[str] | None) -> None:
 
 
 def write_text(path: Path, text: str) -> None:
+    """``text`` as UTF-8 at ``path``, atomically: the old file or the new one, never half of one."""
     with StagedOutputs() as out:
         out.write_text(path, text)
+
+
+def write_json(path: Path, value: Any, *, sort_keys: bool = False) -> None:
+    """``value`` as indented JSON ending in a newline, atomically (:func:`write_text`).
+
+    The text is made before anything touches the disk, so a value JSON cannot hold raises with the
+    old file untouched and nothing staged.
+    """
+    write_text(Path(path), json.dumps(value, indent=2, sort_keys=sort_keys) + "\n")
 
 
 def frame_filename(index: int, timestamp: float | None) -> str:

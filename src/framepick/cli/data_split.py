@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from framepick.data.manifest import read_manifest, write_manifest
     from framepick.data.splits import split_samples
-    from framepick.eval.records import write_json_atomic
+    from framepick.export import write_json
 
     out = Path(args.out)
     inputs = {"--manifest": args.manifest, "--library": args.library}
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     for name, samples in splits.as_dict().items():
         write_manifest(out / f"{name}.jsonl", samples)
         counts.append(f"{name} {len(samples)}")
-    write_json_atomic(out / "groups.json", dict(sorted(splits.groups.items())))
+    write_json(out / "groups.json", dict(sorted(splits.groups.items())))
     groups = {n: sorted(g for g, s in splits.groups.items() if s == n) for n in ("train", "val", "test")}
     print(f"{'; '.join(counts)} samples (split by {args.by}); wrote {out}")
     for name, members in groups.items():

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
 from framepick.errors import InvalidArgumentError
+from framepick.export import write_json
 
 logger = logging.getLogger(__name__)
 
@@ -194,9 +195,8 @@ def check_record(record: Mapping[str, Any]) -> None:
 
 
 def write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
-    from framepick.export import write_text
-
-    write_text(Path(path), json.dumps(payload, indent=2, sort_keys=False) + "\n")
+    """``config.json`` and the like: :func:`framepick.export.write_json`, keys in the order given."""
+    write_json(Path(path), payload)
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 from framepick.errors import ModelError, one_line
+from framepick.export import atomic_path, write_json
 
 META_FILE = "policy.json"
 WEIGHTS_FILE = "policy.pt"
@@ -50,12 +50,9 @@ def save_policy(folder: str | Path, policy, *, encoder_id: str, extra: dict[str,
         "framepick_version": __version__,
         **(extra or {}),
     }
-    weights_tmp = out / (WEIGHTS_FILE + ".tmp")
-    torch.save(policy.state_dict(), weights_tmp)
-    os.replace(weights_tmp, out / WEIGHTS_FILE)
-    meta_tmp = out / (META_FILE + ".tmp")
-    meta_tmp.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
-    os.replace(meta_tmp, out / META_FILE)
+    with atomic_path(out / WEIGHTS_FILE) as tmp:
+        torch.save(policy.state_dict(), tmp)
+    write_json(out / META_FILE, meta, sort_keys=True)  # last: its presence marks a checkpoint
     return out
 
 

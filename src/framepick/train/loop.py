@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 
 from framepick.errors import InvalidArgumentError
+from framepick.export import atomic_path, write_json, write_text
 from framepick.policies import build_policy, policy_class
 from framepick.policies.base import SamplingPolicy
 from framepick.policies.checkpoint import save_policy
@@ -125,7 +125,7 @@ def train_policy(
     if (out / STATE_FILE).is_file():
         start_step, best = _resume(out, run, policy, optimizer, generator)
         logger.info("resuming %s at step %d of %d", out, start_step, config.steps)
-    _write_json(out / RUN_FILE, run)
+    write_json(out / RUN_FILE, run, sort_keys=True)
     metrics = _MetricsLog(out / METRICS_FILE, keep_through=start_step if start_step else -1)
     extra = {"encoder_id": encoder_id}
 
@@ -325,15 +325,8 @@ def _save_state(out: Path, step: int, policy, optimizer, generator, best: dict[s
         "torch_rng": torch.get_rng_state(),
         "best": dict(best),
     }
-    tmp = out / (STATE_FILE + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, out / STATE_FILE)
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    with atomic_path(out / STATE_FILE) as tmp:
+        torch.save(state, tmp)
 
 
 class _MetricsLog:
@@ -349,9 +342,7 @@ class _MetricsLog:
                     continue  # a line torn by a kill
                 if isinstance(row, dict) and int(row.get("step", 0)) <= keep_through:
                     self.rows.append(row)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text("".join(json.dumps(r) + "\n" for r in self.rows))
-        os.replace(tmp, path)
+        write_text(path, "".join(json.dumps(r) + "\n" for r in self.rows))
         self._file = path.open("a")
 
     def append(self, row: dict[str, Any]) -> None:
