@@ -15,7 +15,8 @@ How the answer is read, and recorded in :attr:`Answer.source`:
 
 Reliability: ``concurrency`` requests in flight (the caller runs that many threads; the client is
 thread-safe), a ``timeout`` per request, retries with exponential backoff (and ``Retry-After``)
-on 429, 5xx, timeouts and refused connections. A wrong key (401/403), an unknown model (404, with
+on 429, 5xx, timeouts and refused connections (a server never reached is given one retry: a wrong
+URL should not cost a minute of backoff). A wrong key (401/403), an unknown model (404, with
 the models the server does serve) or a server that answers something other than a chat
 completion stop with a one-line :class:`~framepick.errors.AnswererError`.
 
@@ -105,6 +106,7 @@ class OpenAIAnswerer(Answerer):
         self.max_concurrency = config.concurrency
         self._key = os.environ.get(config.api_key_env) or None
         self._logprobs = True  # until the server rejects them
+        self._reached = False  # whether any request got through: a first refusal is a wrong URL
         self._lock = threading.Lock()
         # The model's name and the words, not the URL: the same model behind another port or
         # host answers the same, and an evaluation resumed against it must keep its records.
@@ -178,7 +180,9 @@ class OpenAIAnswerer(Answerer):
                     ) from None
                 wait = exc.retry_after
             except _Unreachable as exc:
-                if attempt >= self.config.retries:
+                # Never reached: a wrong URL or a server not started, said after one retry instead
+                # of a minute of backoff. Reached before: a restart or a blip, worth every retry.
+                if attempt >= (self.config.retries if self._reached else min(1, self.config.retries)):
                     raise AnswererError(
                         f"cannot reach {self.config.base_url} after {attempt + 1} tries ({exc}); is the server running?"
                     ) from None
@@ -197,7 +201,9 @@ class OpenAIAnswerer(Answerer):
         try:
             with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
                 raw = response.read()
+            self._reached = True
         except urllib.error.HTTPError as exc:
+            self._reached = True
             raise _HTTPStatus(exc.code, _error_detail(exc), _retry_after(exc)) from None
         except (urllib.error.URLError, socket.timeout, TimeoutError, ConnectionError) as exc:
             reason = getattr(exc, "reason", exc)

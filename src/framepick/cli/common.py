@@ -86,3 +86,53 @@ def json_object_arg(text: str | None, flag: str) -> dict:
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"{flag} must be a JSON object, got {type(value).__name__}")
     return value
+
+
+def add_device_args(parser: argparse.ArgumentParser) -> None:
+    """``--device`` and ``--dtype``: where every torch model of the command runs (:mod:`framepick.device`)."""
+    group = parser.add_argument_group("device")
+    group.add_argument(
+        "--device", metavar="DEV",
+        help="cpu, cuda, cuda:N, mps or auto (default: $FRAMEPICK_DEVICE or auto = a GPU when torch sees one)",
+    )
+    group.add_argument("--dtype", metavar="T", help="local models' precision: auto (default), float32, float16, bfloat16")
+
+
+def apply_device_args(args: argparse.Namespace) -> None:
+    """Check ``--device``/``--dtype`` before any work and make the device the process's choice."""
+    from framepick.device import DTYPES, use_device
+
+    if args.dtype is not None and args.dtype.strip().lower() not in DTYPES:
+        raise InvalidArgumentError(f"--dtype must be one of {', '.join(DTYPES)}, got {args.dtype!r}")
+    if args.device is not None:
+        use_device(args.device)
+
+
+def add_answerer_args(parser: argparse.ArgumentParser, default: str = "offline") -> None:
+    """Which answerer, and how it is run (:class:`~framepick.answer.base.AnswererOptions`)."""
+    group = parser.add_argument_group("answerer")
+    group.add_argument(
+        "--answerer", default=default,
+        help=f"offline (weak baseline, no MLLM), hf:HUB_ID_OR_DIR (a local transformers MLLM), or "
+        f"openai:MODEL@http://HOST:PORT/v1 (vLLM, SGLang, a hosted API; key from $OPENAI_API_KEY) (default {default})",
+    )
+    group.add_argument("--prompt", metavar="NAME|FILE", help="prompt template: default, videomme, or a JSON file of fields")
+    group.add_argument("--max-side", type=int, metavar="PX", help="frames sent to a server are fitted to this side (default 768)")
+    group.add_argument("--concurrency", type=int, metavar="N", help="requests in flight to a server (default 8)")
+    group.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the server's API key (default OPENAI_API_KEY)")
+
+
+def answerer_options_from_args(args: argparse.Namespace):
+    from framepick.answer.base import AnswererOptions
+
+    for flag, value in (("--max-side", args.max_side), ("--concurrency", args.concurrency)):
+        if value is not None and value < 1:
+            raise InvalidArgumentError(f"{flag} must be a positive integer, got {value}")
+    return AnswererOptions(
+        device=getattr(args, "device", None),
+        dtype=getattr(args, "dtype", None),
+        prompt=args.prompt,
+        max_side=args.max_side,
+        concurrency=args.concurrency,
+        api_key_env=args.api_key_env,
+    )
