@@ -3,6 +3,8 @@
 >>> import framepick
 >>> selection = framepick.select_frames("video.mp4", "What does the chef add last?", k=8)
 >>> selection.indices, selection.timestamps
+>>> framepick.answer_question("video.mp4", "What does the chef add last?", ["salt", "oil"],
+...     k=16, answerer="openai:Qwen/Qwen2.5-VL-7B-Instruct@http://localhost:8000/v1").answer
 
 The names below load lazily, so ``import framepick`` stays fast and pulls in neither torch nor
 PyAV until a function that needs them is called.
@@ -21,6 +23,8 @@ _EXPORTS = {
     "video_scenes": "framepick.api",
     "list_methods": "framepick.api",
     "list_encoders": "framepick.api",
+    "answer_question": "framepick.qa",
+    "QAResult": "framepick.qa",
     "Selection": "framepick.types",
     "Candidates": "framepick.types",
     "Features": "framepick.types",
@@ -43,6 +47,7 @@ if TYPE_CHECKING:  # pragma: no cover
         video_scenes,
     )
     from framepick.errors import FramepickError  # noqa: F401
+    from framepick.qa import QAResult, answer_question  # noqa: F401
     from framepick.types import Candidates, Clip, Features, Query, Scene, Selection, VideoInfo  # noqa: F401
 
 
