@@ -6,7 +6,11 @@ import argparse
 import sys
 
 from framepick.cli.common import (
+    add_answerer_args,
     add_cache_args,
+    add_device_args,
+    answerer_options_from_args,
+    apply_device_args,
     add_grid_args,
     cache_from_args,
     finish_grid_args,
@@ -59,7 +63,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="comma-separated methods, NAME or NAME=CHECKPOINT_DIR (default uniform,topk,aks,bolt,kframes,mmr,topk+dedup)",
     )
     parser.add_argument("-k", default="8,32", metavar="LIST", help="comma-separated frame budgets (default 8,32)")
-    parser.add_argument("--answerer", default="offline", help="answerer (default offline: a weak option matcher)")
     parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto)")
     parser.add_argument(
         "--query",
@@ -72,6 +75,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
     parser.add_argument("--force-new", action="store_true", help="discard the run already in --out and start over")
+    add_answerer_args(parser)
+    add_device_args(parser)
     add_grid_args(parser)
     add_cache_args(parser)
     parser.set_defaults(run=run)
@@ -85,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise InvalidArgumentError(f"--limit must be a positive integer, got {args.limit}")
     _check_paths(args)
+    apply_device_args(args)
     methods = parse_method_specs(args.methods)  # argument errors before anything loads
     ks = parse_ks(args.k)
     modes = parse_query_modes(args.query)
@@ -98,12 +104,15 @@ def run(args: argparse.Namespace) -> int:
         samples = samples[: args.limit]
     if not samples:
         raise InvalidArgumentError("no usable samples to evaluate")
+    from framepick.answer import load_answerer
+
+    answerer = load_answerer(args.answerer, answerer_options_from_args(args))
     summary = run_eval(
         samples,
         args.out,
         methods=methods,
         ks=ks,
-        answerer=args.answerer,
+        answerer=answerer,
         encoder=args.encoder,
         queries=modes,
         grid=grid,

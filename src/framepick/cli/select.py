@@ -10,6 +10,8 @@ from pathlib import Path
 
 from framepick.cli.common import (
     add_cache_args,
+    add_device_args,
+    apply_device_args,
     add_grid_args,
     cache_from_args,
     finish_grid_args,
@@ -63,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--frames-dir", metavar="DIR", help="write the chosen frames as JPEGs named by timestamp")
     parser.add_argument("--sheet", metavar="FILE.jpg", help="write one contact sheet of the chosen frames")
     add_cache_args(parser)
+    add_device_args(parser)
     parser.set_defaults(run=run)
 
 
@@ -80,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     if args.video is None and (args.frames_dir or args.sheet):
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
     _check_paths_and_text(args)
+    apply_device_args(args)
     params = _method_params(args.method_params)
     if args.dedup:
         params.setdefault("dedup", True)

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 from framepick.cli.common import (
+    add_device_args,
+    apply_device_args,
     add_cache_args,
     add_grid_args,
     cache_from_args,
@@ -74,12 +76,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--force-new", action="store_true", help="discard a run already in --out and start over")
     add_grid_args(parser)
     add_cache_args(parser)
+    add_device_args(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from framepick import api
-    from framepick.answer import load_answerer
+    from framepick.answer import AnswererOptions, load_answerer
     from framepick.cli.eval import load_samples
     from framepick.encode import load_encoder
     from framepick.train.config import default_train_config
@@ -94,11 +97,12 @@ def run(args: argparse.Namespace) -> int:
     policy_params = _policy_params(args.policy_params)
     out = Path(args.out)
     _check_paths(args, out)
+    apply_device_args(args)
     if args.force_new and out.exists():
         _clear_run(out)
     grid = grid_from_args(args)
     encoder = load_encoder(args.encoder)
-    answerer = load_answerer(args.answerer)
+    answerer = load_answerer(args.answerer, AnswererOptions(device=args.device, dtype=args.dtype))
     store = api.feature_cache(cache_from_args(args))
     progress = progress_from_args(args)
 

@@ -54,15 +54,16 @@ def configure_torch_threads() -> None:
 
 
 def torch_device() -> str:
-    """Where the torch encoders run: ``cuda`` when torch sees a GPU, else ``cpu``.
+    """Where the torch encoders run: the process's ``--device`` (:func:`framepick.device.resolve_device`;
+    ``auto`` by default, a GPU when torch sees one).
 
-    One rule for every encoder (CLIP/SigLIP, and the offline encoder's torch path), so that a
-    machine never runs one model on its GPU and another on its CPU. The ``--device`` option of the
-    MLLM backends issue will replace this default with the user's choice.
+    One rule for every torch model (CLIP/SigLIP, the offline encoder's torch path, learned
+    policies, local answerers), so that a machine never runs one model on its GPU and another on
+    its CPU.
     """
-    import torch
+    from framepick.device import resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return resolve_device()
 
 
 def check_frames(frames: np.ndarray) -> np.ndarray:

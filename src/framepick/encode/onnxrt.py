@@ -65,7 +65,7 @@ def check_runtime(runtime: object) -> Runtime:
 
 
 def torch_sees_a_gpu() -> bool:
-    return torch_device() == "cuda"
+    return torch_device().startswith("cuda")
 
 
 def exporter_settings() -> str:
