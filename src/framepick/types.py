@@ -69,14 +69,19 @@ class VideoInfo:
 
 @dataclass(frozen=True, repr=False)
 class Candidates:
-    """The frames a selector may choose from: a grid over the source video."""
+    """The frames a selector may choose from: a grid over the source video.
+
+    The one candidate type from decoding to selection: the grid (``pipeline.make_candidates``),
+    the frames that decoded (``video.decode.DecodedFrames``), the rows of a feature matrix, the
+    prepared video and the selector's input all hold a ``Candidates``, so a candidate's index and
+    time live in one place, validated once. A subset is taken with :meth:`take` or
+    :meth:`restrict_to`, which keep the timestamps aligned with the indices.
+    """
 
     indices: np.ndarray
-    """[T] int64 source frame indices, strictly increasing."""
+    """[T] int64 source frame indices, strictly increasing (candidate positions when there is no video)."""
     timestamps: np.ndarray | None
     """[T] float64 presentation times in seconds, or None when there is no video."""
-    frames: np.ndarray | None = None
-    """[T,H,W,3] uint8 RGB frames (possibly downscaled), when decoded."""
     video: VideoInfo | None = None
     grid: str = ""
     """A stable description of how the grid was built; part of the feature-cache key."""
@@ -91,14 +96,45 @@ class Candidates:
             if ts.shape != indices.shape:
                 raise ValueError(f"timestamps {ts.shape} do not match indices {indices.shape}")
             object.__setattr__(self, "timestamps", ts)
-        if self.frames is not None:
-            if self.frames.ndim != 4 or self.frames.shape[-1] != 3 or self.frames.dtype != np.uint8:
-                raise ValueError(f"frames must be [T,H,W,3] uint8, got {self.frames.shape} {self.frames.dtype}")
-            if self.frames.shape[0] != indices.shape[0]:
-                raise ValueError(f"{self.frames.shape[0]} frames for {indices.shape[0]} candidates")
 
     def __len__(self) -> int:
         return int(self.indices.shape[0])
+
+    def take(self, which: np.ndarray | Sequence[int] | Sequence[bool]) -> Candidates:
+        """The candidates at ``which``: a boolean mask over them, or increasing positions.
+
+        Video and grid are kept: a subset of a grid still names the grid it came from.
+        """
+        which = np.asarray(which)
+        if which.dtype != np.bool_:
+            which = which.astype(np.int64)  # an empty list arrives as float64
+        elif which.shape != self.indices.shape:
+            raise ValueError(f"mask {which.shape} does not match the {len(self)} candidates")
+        timestamps = None if self.timestamps is None else self.timestamps[which]
+        # Re-validated: positions out of order would make the indices unsorted, and say so.
+        return Candidates(self.indices[which], timestamps, self.video, self.grid)
+
+    def restrict_to(self, indices: np.ndarray | Sequence[int]) -> Candidates:
+        """The candidates whose source frame index is in ``indices`` (e.g. the frames that decoded)."""
+        return self.take(np.isin(self.indices, np.asarray(indices, dtype=np.int64)))
+
+    def scene_seconds(self, scenes: Sequence[Scene]) -> list[tuple[float, float]]:
+        """(start, end) seconds of each scene (inclusive candidate positions) over these candidates.
+
+        A scene ends where the next begins: its end time is the time of the candidate after its
+        last one, or the video's end for the last candidate, so the scenes tile the video without
+        gaps (what ``framepick scenes`` lists and what eval timelines draw).
+        """
+        if self.timestamps is None or self.video is None:
+            raise ValueError("scene times need candidates with timestamps and a video")
+        last = len(self) - 1
+        spans = []
+        for scene in scenes:
+            if scene.end > last:
+                raise ValueError(f"scene [{scene.start}, {scene.end}] lies outside the {len(self)} candidates")
+            end = float(self.timestamps[scene.end + 1]) if scene.end < last else float(self.video.duration_seconds)
+            spans.append((float(self.timestamps[scene.start]), end))
+        return spans
 
     __repr__ = _shape_repr
 
@@ -110,6 +146,11 @@ class Features:
     embeddings: np.ndarray
     """[T,D] float32, each row of unit norm."""
     timestamps: np.ndarray | None
+    """[T] seconds of the rows, optional: for features that travel without their candidates.
+
+    The pipeline leaves it None: its features sit beside the :class:`Candidates` their rows
+    belong to (``PreparedVideo.candidates``), which hold the times once.
+    """
     encoder_id: str
 
     def __post_init__(self) -> None:
@@ -213,7 +254,12 @@ def _json_float(value: float | None) -> float | None:
 
 @dataclass(frozen=True, repr=False)
 class Selection:
-    """The frames a method chose, with everything needed to reproduce and inspect the choice."""
+    """The frames a method chose, with everything needed to reproduce and inspect the choice.
+
+    The output, derived from the :class:`Candidates` the method chose from: ``indices`` and
+    ``timestamps`` are ``candidates.take(positions)``'s, copied here so a selection stands alone
+    (it is serialised, compared and returned to users without its candidates).
+    """
 
     indices: np.ndarray
     """[n] int64 source frame indices, sorted and unique (candidate positions when there is no video)."""
@@ -293,6 +339,64 @@ class Selection:
 
     def to_json(self, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent)
+
+    __repr__ = _shape_repr
+
+
+@dataclass(frozen=True, repr=False)
+class VideoScenes:
+    """The scene segmentation of a video over its candidate grid (what ``video_scenes`` returns)."""
+
+    candidates: Candidates
+    """The candidates the scenes are made of (those that decoded), with their video and grid."""
+    scenes: tuple[Scene, ...]
+
+    def __post_init__(self) -> None:
+        if self.candidates.video is None or self.candidates.timestamps is None:
+            raise ValueError("video scenes need candidates with a video and timestamps")
+        object.__setattr__(self, "scenes", tuple(self.scenes))
+
+    @property
+    def video(self) -> VideoInfo:
+        return self.candidates.video  # type: ignore[return-value] - checked in __post_init__
+
+    @property
+    def indices(self) -> np.ndarray:
+        return self.candidates.indices
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
+
+    @property
+    def grid(self) -> str:
+        return self.candidates.grid
+
+    def to_dict(self) -> dict[str, Any]:
+        rows = []
+        for scene, (start, end) in zip(self.scenes, self.candidates.scene_seconds(self.scenes)):
+            rows.append(
+                {
+                    "start_seconds": round(start, 6),
+                    "end_seconds": round(end, 6),
+                    "start_index": int(self.indices[scene.start]),
+                    "end_index": int(self.indices[scene.end]),
+                    "start_position": scene.start,
+                    "end_position": scene.end,
+                    "candidates": len(scene),
+                }
+            )
+        return {
+            "video": {
+                "path": self.video.path,
+                "duration_seconds": self.video.duration_seconds,
+                "fps": self.video.fps,
+                "frame_count": self.video.frame_count,
+            },
+            "grid": self.grid,
+            "candidates": len(self.candidates),
+            "scenes": rows,
+        }
 
     __repr__ = _shape_repr
 
