@@ -172,8 +172,10 @@ class OpenAIAnswerer(Answerer):
                         f"{self.config.base_url} refused the API key (HTTP {exc.status}); set it in "
                         f"${self.config.api_key_env}: {exc.detail}"
                     ) from None
-                if exc.status == 404:
-                    raise AnswererError(self._unknown_model_message(exc.detail)) from None
+                # 404 is the usual "no such model"; some servers (transformers serve pinned to one
+                # model) say it with a 400 that names the model: asked of /models to be sure.
+                if exc.status == 404 or (exc.status == 400 and "model" in exc.detail.lower() and not self._model_served()):
+                    raise AnswererError(self._unknown_model_message(exc.status, exc.detail)) from None
                 if exc.status not in RETRY_STATUSES or attempt >= self.config.retries:
                     raise AnswererError(
                         f"{self.config.base_url} answered HTTP {exc.status} after {attempt + 1} tries: {exc.detail}"
@@ -221,13 +223,20 @@ class OpenAIAnswerer(Answerer):
         listing = self._post("/models", None)
         return [str(m.get("id")) for m in listing.get("data", []) if isinstance(m, dict)]
 
-    def _unknown_model_message(self, detail: str) -> str:
+    def _listed_models(self) -> list[str]:
         try:
-            served = self.served_models()
+            return self.served_models()
         except (AnswererError, _HTTPStatus, _Unreachable):
-            served = []
+            return []
+
+    def _model_served(self) -> bool:
+        listed = self._listed_models()
+        return not listed or self.config.model in listed  # a server that lists nothing gets the benefit of the doubt
+
+    def _unknown_model_message(self, status: int, detail: str) -> str:
+        served = self._listed_models()
         listing = f"; it serves: {', '.join(served)}" if served else ""
-        return f"{self.config.base_url} does not serve model {self.config.model!r} (HTTP 404: {detail}){listing}"
+        return f"{self.config.base_url} does not serve model {self.config.model!r} (HTTP {status}: {detail}){listing}"
 
 
 def _read_choice(reply: dict[str, Any], config: OpenAIConfig) -> tuple[str, list[Any] | None]:
