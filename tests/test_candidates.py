@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 
+from framepick.errors import InvalidArgumentError
+from framepick.select.base import SelectorInput
 from framepick.types import Candidates, Scene, VideoInfo, VideoScenes
 
 VIDEO = VideoInfo(path="v.mp4", duration_seconds=10.0, fps=10.0, frame_count=100, width=64, height=48)
@@ -88,3 +90,10 @@ def test_video_scenes_reads_through_its_candidates():
     with pytest.raises(ValueError, match="video"):
         VideoScenes(Candidates(np.arange(3), None), (Scene(0, 2),))
 
+
+def test_selector_input_carries_candidates_of_its_count():
+    inputs = SelectorInput(num_candidates=6, candidates=grid())
+    assert inputs.timestamps.tolist() == grid().timestamps.tolist()
+    assert SelectorInput(num_candidates=6).timestamps is None
+    with pytest.raises(InvalidArgumentError, match="num_candidates is 5 but 6 candidates"):
+        SelectorInput(num_candidates=5, candidates=grid())

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.types import Clip, Query, Scene, Selection, VideoInfo, as_float_scores
+from framepick.types import Candidates, Clip, Query, Selection, VideoScenes, as_float_scores
 
 if TYPE_CHECKING:  # the modules below load on use: importing framepick stays cheap
     from framepick.encode.base import Encoder
@@ -28,48 +28,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_METHOD = "topk+dedup"
 """The method ``select_frames`` and ``framepick select`` use unless told: top-k retrieval with the
 near-duplicate guard, chosen from needle-suite measurements (README, "Why this default")."""
-
-
-@dataclass(frozen=True)
-class VideoScenes:
-    """The scene segmentation of a video over its candidate grid."""
-
-    video: VideoInfo
-    indices: np.ndarray
-    """[T] source frame indices of the candidates the scenes are made of."""
-    timestamps: np.ndarray
-    scenes: tuple[Scene, ...]
-    grid: str
-
-    def to_dict(self) -> dict[str, Any]:
-        last = len(self.indices) - 1
-        rows = []
-        for scene in self.scenes:
-            # A scene ends where the next begins: its end time is the next candidate's time
-            # (or the video's end), so the listed scenes tile the video without gaps.
-            end_seconds = float(self.timestamps[scene.end + 1]) if scene.end < last else self.video.duration_seconds
-            rows.append(
-                {
-                    "start_seconds": round(float(self.timestamps[scene.start]), 6),
-                    "end_seconds": round(end_seconds, 6),
-                    "start_index": int(self.indices[scene.start]),
-                    "end_index": int(self.indices[scene.end]),
-                    "start_position": scene.start,
-                    "end_position": scene.end,
-                    "candidates": len(scene),
-                }
-            )
-        return {
-            "video": {
-                "path": self.video.path,
-                "duration_seconds": self.video.duration_seconds,
-                "fps": self.video.fps,
-                "frame_count": self.video.frame_count,
-            },
-            "grid": self.grid,
-            "candidates": int(len(self.indices)),
-            "scenes": rows,
-        }
 
 
 def select_frames(
@@ -209,19 +167,18 @@ def _decodable_candidates(
     from framepick import pipeline
     from framepick.video.decode import VideoDecoder
 
-    candidates = prepared.indices
+    candidates = prepared.candidates
     with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
         start = time.perf_counter()
         failed = decoder.get_frames(chosen, short_side=32).failed
         if failed.size and not allow:
-            pipeline.check_damage(prepared.index, candidates, np.setdiff1d(candidates, failed), allow)
-        survivors = decoder.get_frames(candidates, short_side=32).indices if failed.size else None
+            pipeline.check_damage(prepared.index, candidates.indices, np.setdiff1d(candidates.indices, failed), allow)
+        survivors = decoder.get_frames(candidates, short_side=32).candidates if failed.size else None
         seconds = time.perf_counter() - start
     if survivors is None:
         return None, seconds
-    pipeline.check_damage(prepared.index, candidates, survivors, allow)
-    keep = np.isin(candidates, survivors)
-    return replace(prepared, indices=candidates[keep], timestamps=prepared.timestamps[keep]), seconds
+    pipeline.check_damage(prepared.index, candidates.indices, survivors.indices, allow)
+    return replace(prepared, candidates=survivors), seconds
 
 
 def select_prepared(
@@ -314,7 +271,7 @@ def _select_prepared(
         scenes=scenes,
         features=features,
         query_embedding=query_embedding,
-        timestamps=prepared.timestamps,
+        candidates=prepared.candidates,
         option_embeddings=option_embeddings,
         question=query.text,
     )
@@ -323,13 +280,11 @@ def _select_prepared(
     timer.select += time.perf_counter() - start
     return _to_selection(
         output,
-        prepared.indices,
-        prepared.timestamps,
+        prepared.candidates,
         k=k,
         method=name,
         encoder=None if features is None else encoder.id,
         question=query.text,
-        video=prepared.index.info,
         params={**selector.params(), "grid": prepared.grid, "seed": seed},
         timings=timer.as_dict(),
     )
@@ -362,16 +317,13 @@ def select_from_scores(
     start = time.perf_counter()
     output = selector.select(SelectorInput(num_candidates=len(values), scores=values), k, np.random.default_rng(seed))
     elapsed = time.perf_counter() - start
-    positions = np.arange(len(values))
     return _to_selection(
         output,
-        positions,
-        None,
+        Candidates(np.arange(len(values)), None),  # no video: the candidates are the score positions
         k=k,
         method=name,
         encoder=None,
         question=None,
-        video=None,
         params={**selector.params(), "seed": seed},
         timings={"probe": 0.0, "decode": 0.0, "encode": 0.0, "select": elapsed},
         scores_by_position=values,
@@ -414,13 +366,11 @@ def select_from_clips(
     elapsed = time.perf_counter() - start
     return _to_selection(
         output,
-        np.arange(int(num_candidates)),
-        None,
+        Candidates(np.arange(int(num_candidates)), None),  # no video: the candidates are clip positions
         k=k,
         method="kframes",
         encoder=None,
         question=None,
-        video=None,
         params={**selector.params(), "seed": seed},
         timings={"probe": 0.0, "decode": 0.0, "encode": 0.0, "select": elapsed},
     )
@@ -451,9 +401,9 @@ def video_scenes(
     rows = pipeline.embed_candidates(
         index, grid_candidates, [histograms], store, pipeline.Timer(), progress=progress
     )[histograms.id]
-    pipeline.check_damage(index, grid_candidates.indices, rows.indices, allow_damaged)
+    pipeline.check_damage(index, grid_candidates.indices, rows.candidates.indices, allow_damaged)
     scenes = detect_scenes(rows.features.embeddings, min_scene_len=min_scene_len)
-    return VideoScenes(index.info, rows.indices, index.frame_timestamps[rows.indices], scenes, grid.key())
+    return VideoScenes(rows.candidates, scenes)
 
 
 def list_methods() -> dict[str, str]:
@@ -546,51 +496,54 @@ def _load_encoder(spec: str, query: Query) -> Encoder:
 
 def _to_selection(
     output: SelectorOutput,
-    cand_indices: np.ndarray,
-    cand_timestamps: np.ndarray | None,
+    candidates: Candidates,
     *,
     k: int,
     method: str,
     encoder: str | None,
     question: str | None,
-    video: VideoInfo | None,
     params: Mapping[str, Any],
     timings: Mapping[str, float],
     scores_by_position: np.ndarray | None = None,
 ) -> Selection:
-    if k > len(cand_indices):
+    """The :class:`Selection` a selector's output makes of ``candidates``: positions mapped to
+    source frame indices and times, clips too."""
+    total = len(candidates)
+    if k > total:
         # The contract is min(k, candidates) frames; say so, since fewer than asked can surprise.
         logger.warning(
             "k=%d is more than the %d candidates; returning all %d (raise --candidates or --fps for more)",
-            k, len(cand_indices), len(cand_indices),
+            k, total, total,
         )
     positions = output.positions
     scores = output.scores
     if scores is None and scores_by_position is not None:
         scores = scores_by_position[positions]
-    clips = tuple(_clip_to_source(clip, cand_indices, cand_timestamps) for clip in output.clips)
+    chosen = candidates.take(positions)
     return Selection(
-        indices=cand_indices[positions],
+        indices=chosen.indices,
         positions=positions,
-        timestamps=None if cand_timestamps is None else cand_timestamps[positions],
+        timestamps=chosen.timestamps,
         scores=scores,
         method=method,
         k=k,
-        num_candidates=len(cand_indices),
-        clips=clips,
+        num_candidates=total,
+        clips=tuple(_clip_to_source(clip, candidates) for clip in output.clips),
         encoder=encoder,
         question=question,
-        video=video,
+        video=candidates.video,
         params=params,
         timings=timings,
     )
 
 
-def _clip_to_source(clip: Clip, cand_indices: np.ndarray, cand_timestamps: np.ndarray | None) -> Clip:
+def _clip_to_source(clip: Clip, candidates: Candidates) -> Clip:
+    """A clip in candidate positions (as selectors make them) in source frame indices and seconds."""
+    times = candidates.timestamps
     return replace(
         clip,
-        start_index=int(cand_indices[clip.start_index]),
-        end_index=int(cand_indices[clip.end_index]),
-        start_seconds=None if cand_timestamps is None else float(cand_timestamps[clip.start_index]),
-        end_seconds=None if cand_timestamps is None else float(cand_timestamps[clip.end_index]),
+        start_index=int(candidates.indices[clip.start_index]),
+        end_index=int(candidates.indices[clip.end_index]),
+        start_seconds=None if times is None else float(times[clip.start_index]),
+        end_seconds=None if times is None else float(times[clip.end_index]),
     )

@@ -18,7 +18,7 @@ import numpy as np
 from framepick.encode.base import Encoder
 from framepick.encode.cache import FeatureCache, feature_key
 from framepick.errors import InvalidArgumentError
-from framepick.types import Candidates, Features, Query
+from framepick.types import Candidates, Features, Query, Scene
 from framepick.video.candidates import GridSpec, candidate_grid
 from framepick.video.probe import VideoIndex, content_hash, probe
 
@@ -70,14 +70,25 @@ def make_candidates(index: VideoIndex, grid: GridSpec) -> Candidates:
 
 @dataclass(frozen=True)
 class FrameRows:
-    """One feature matrix and the source frame indices its rows belong to.
+    """One feature matrix and the candidates its rows belong to, row for row.
 
     Candidates whose frames fail to decode are dropped (the decoder warns), so rows can be fewer
-    than the grid's candidates; ``indices`` says which survived.
+    than the grid's candidates; ``candidates`` says which survived.
     """
 
-    indices: np.ndarray
+    candidates: Candidates
     features: Features
+
+    def __post_init__(self) -> None:
+        if len(self.features) != len(self.candidates):
+            raise ValueError(f"{len(self.features)} feature rows for {len(self.candidates)} candidates")
+
+    def features_of(self, candidates: Candidates) -> Features:
+        """The rows of ``candidates``, a subset of this matrix's (the frames every extractor decoded)."""
+        if len(candidates) == len(self.candidates):
+            return self.features  # the same subset: no copy
+        keep = np.isin(self.candidates.indices, candidates.indices)
+        return Features(self.features.embeddings[keep], None, self.features.encoder_id)
 
 
 class ColorHistograms:
@@ -118,9 +129,9 @@ def embed_candidates(
     for extractor in extractors:
         key = feature_key(index.info.content_hash, extractor.id, candidates.grid)
         cached = cache.get(key) if cache is not None else None
-        if cached is not None and _valid_entry(cached, extractor.dim):
-            features = Features(cached["embeddings"], cached["timestamps"], extractor.id)
-            found[extractor.id] = FrameRows(cached["indices"], features)
+        rows = _cached_rows(cached, candidates, extractor.id, extractor.dim) if cached is not None else None
+        if rows is not None:
+            found[extractor.id] = rows
         else:
             missing.append((extractor, key))
     if not missing:
@@ -129,15 +140,17 @@ def embed_candidates(
     short_side = max(extractor.input_size for extractor, _ in missing)
     start = time.perf_counter()
     with VideoDecoder(index.info.path, index=index) as decoder:
-        decoded = decoder.get_frames(candidates.indices, short_side=short_side, progress=progress)
+        decoded = decoder.get_frames(candidates, short_side=short_side, progress=progress)
     timer.decode += time.perf_counter() - start
 
     for extractor, key in missing:
         start = time.perf_counter()
         embeddings = extractor.encode_images(decoded.frames, progress=progress)
         timer.encode += time.perf_counter() - start
-        rows = FrameRows(decoded.indices, Features(embeddings, decoded.timestamps, extractor.id))
+        rows = FrameRows(decoded.candidates, Features(embeddings, None, extractor.id))
         if cache is not None:
+            # The entry keeps its timestamps although reads take them from the grid: the layout
+            # stays the one older versions wrote and read.
             cache.put(
                 key,
                 {"embeddings": rows.features.embeddings, "timestamps": decoded.timestamps, "indices": decoded.indices},
@@ -146,11 +159,17 @@ def embed_candidates(
     return found
 
 
-def _valid_entry(arrays: dict[str, np.ndarray], dim: int) -> bool:
+def _cached_rows(arrays: dict[str, np.ndarray], candidates: Candidates, encoder_id: str, dim: int) -> FrameRows | None:
+    """The rows a cache entry holds, or None when it is not an entry for exactly these candidates."""
     if not {"embeddings", "timestamps", "indices"} <= set(arrays):
-        return False
-    emb = arrays["embeddings"]
-    return emb.ndim == 2 and emb.shape[1] == dim and emb.shape[0] == arrays["indices"].shape[0]
+        return None
+    emb, indices = arrays["embeddings"], arrays["indices"]
+    if emb.ndim != 2 or emb.shape[1] != dim or emb.shape[0] != indices.shape[0]:
+        return None
+    kept = candidates.restrict_to(indices)
+    if len(kept) != indices.shape[0]:  # rows of frames off this grid: rebuild the entry
+        return None
+    return FrameRows(kept, Features(emb, None, encoder_id))
 
 
 def embed_query(encoder: Encoder, query: Query) -> np.ndarray:
@@ -215,26 +234,47 @@ class PreparedVideo:
 
     What :func:`framepick.select_frames` computes before it selects, kept so that an evaluation
     (many questions x methods x budgets per video) does it once; :func:`framepick.api.select_prepared`
-    selects on it.
+    selects on it. ``indices``, ``timestamps``, ``grid`` and ``num_candidates`` read through to
+    the one :class:`Candidates`.
     """
 
     index: VideoIndex
-    grid: str
-    """The grid's key (:meth:`GridSpec.key`)."""
-    indices: np.ndarray
-    """[T] source frame indices of the candidates (those that decoded for every extractor)."""
-    timestamps: np.ndarray
-    """[T] their presentation times in seconds."""
+    candidates: Candidates
+    """The candidates (those that decoded for every extractor), with their times, video and grid."""
     features: dict[str, Features]
     """Per encoder id, the [T,D] features of exactly these candidates."""
-    scenes: tuple | None
+    scenes: tuple[Scene, ...] | None
     """Scene segmentation over the candidates (colour histograms), when asked for."""
     timings: dict[str, float]
     """Seconds spent preparing: probe, decode, encode, and select (scene detection)."""
 
+    def __post_init__(self) -> None:
+        if self.candidates.timestamps is None:
+            raise ValueError("a prepared video's candidates need their timestamps")
+        for encoder_id, features in self.features.items():
+            if len(features) != len(self.candidates):
+                raise ValueError(f"{len(features)} rows of {encoder_id!r} features for {len(self.candidates)} candidates")
+        if self.scenes and self.scenes[-1].end >= len(self.candidates):
+            raise ValueError(f"scenes reach position {self.scenes[-1].end} of {len(self.candidates)} candidates")
+
+    @property
+    def grid(self) -> str:
+        """The grid's key (:meth:`GridSpec.key`)."""
+        return self.candidates.grid
+
+    @property
+    def indices(self) -> np.ndarray:
+        """[T] source frame indices of the candidates."""
+        return self.candidates.indices
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """[T] their presentation times in seconds."""
+        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
+
     @property
     def num_candidates(self) -> int:
-        return int(self.indices.shape[0])
+        return len(self.candidates)
 
     def __repr__(self) -> str:
         return (
@@ -272,29 +312,22 @@ def prepare_video(
     if scenes:
         extractors.append(ColorHistograms())
     if not extractors:
-        return PreparedVideo(index, candidates.grid, candidates.indices, candidates.timestamps, {}, None, timer.as_dict())
+        return PreparedVideo(index, candidates, {}, None, timer.as_dict())
 
     rows = embed_candidates(index, candidates, extractors, cache, timer, progress=progress)
-    kept = None
+    kept = candidates
     for row in rows.values():
-        kept = row.indices if kept is None else np.intersect1d(kept, row.indices)
-    if kept is None or kept.size == 0:
+        kept = kept.restrict_to(row.candidates.indices)
+    if len(kept) == 0:
         raise VideoError("no candidate frame of the video could be decoded")
-    check_damage(index, candidates.indices, kept, allow_damaged)
+    check_damage(index, candidates.indices, kept.indices, allow_damaged)
 
-    def restrict(row: FrameRows) -> Features:
-        if row.indices.shape == kept.shape and np.array_equal(row.indices, kept):
-            return row.features
-        mask = np.isin(row.indices, kept)
-        ts = None if row.features.timestamps is None else row.features.timestamps[mask]
-        return Features(row.features.embeddings[mask], ts, row.features.encoder_id)
-
-    features = {key: restrict(row) for key, row in rows.items() if key != ColorHistograms.id}
+    features = {key: row.features_of(kept) for key, row in rows.items() if key != ColorHistograms.id}
     found_scenes = None
     if scenes:
         from framepick.video.scenes import detect_scenes
 
         start = time.perf_counter()
-        found_scenes = detect_scenes(restrict(rows[ColorHistograms.id]).embeddings)
+        found_scenes = detect_scenes(rows[ColorHistograms.id].features_of(kept).embeddings)
         timer.select += time.perf_counter() - start  # as select_frames counts scene detection
-    return PreparedVideo(index, candidates.grid, kept, index.frame_timestamps[kept], features, found_scenes, timer.as_dict())
+    return PreparedVideo(index, kept, features, found_scenes, timer.as_dict())

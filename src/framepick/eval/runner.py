@@ -572,11 +572,7 @@ def _near_duplicates(prepared: PreparedVideo, selection: Selection, encoder_id: 
 def _timeline_row(sample: Sample, mode: str, prepared: PreparedVideo, relevance: np.ndarray) -> dict[str, Any]:
     timestamps = prepared.timestamps
     duration = float(prepared.index.info.duration_seconds)
-    last = len(timestamps) - 1
-    scenes = []
-    for scene in prepared.scenes or ():
-        end = float(timestamps[scene.end + 1]) if scene.end < last else duration
-        scenes.append([round(float(timestamps[scene.start]), 6), round(end, 6)])
+    scenes = [[round(start, 6), round(end, 6)] for start, end in prepared.candidates.scene_seconds(prepared.scenes or ())]
     return {
         "sample_id": sample.id,
         "query": mode,

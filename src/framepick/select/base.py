@@ -15,7 +15,7 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.types import Clip, Features, Scene
+from framepick.types import Candidates, Clip, Features, Scene
 
 Need = Literal["scores", "scenes", "features", "options"]
 
@@ -35,7 +35,8 @@ class SelectorInput:
     """[T,D] frame embeddings, for learned selectors."""
     query_embedding: np.ndarray | None = None
     """[Q,D] query embeddings in the same space as ``features``."""
-    timestamps: np.ndarray | None = None
+    candidates: Candidates | None = None
+    """The candidates themselves (source indices, times), when they come from a video."""
     option_embeddings: np.ndarray | None = None
     """[m,D] embeddings of "question option" texts (for methods that declare the ``options`` need)."""
     question: str | None = None
@@ -48,6 +49,15 @@ class SelectorInput:
             raise InvalidArgumentError(
                 f"scores must hold one value per candidate ({self.num_candidates}), got shape {np.shape(self.scores)}"
             )
+        if self.candidates is not None and len(self.candidates) != self.num_candidates:
+            raise InvalidArgumentError(
+                f"num_candidates is {self.num_candidates} but {len(self.candidates)} candidates were given"
+            )
+
+    @property
+    def timestamps(self) -> np.ndarray | None:
+        """[T] seconds of the candidates, when they come from a video."""
+        return None if self.candidates is None else self.candidates.timestamps
 
 
 @dataclass(frozen=True)

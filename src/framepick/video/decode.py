@@ -17,7 +17,7 @@ from typing import Any, Iterator, Literal
 import numpy as np
 
 from framepick.errors import InvalidArgumentError, VideoError
-from framepick.types import VideoInfo
+from framepick.types import Candidates, VideoInfo
 from framepick.video.probe import (
     VideoIndex,
     _keyframe_before,
@@ -54,20 +54,30 @@ class DecodedFrames:
 
     frames: np.ndarray
     """[n,H,W,3] uint8 RGB, display-oriented (rotation applied)."""
-    indices: np.ndarray
-    """[n] int64 frame indices of ``frames``, increasing (the requested indices that decoded)."""
-    timestamps: np.ndarray
-    """[n] float64 presentation times in seconds."""
+    candidates: Candidates
+    """The requested frames that decoded, row for row with ``frames``: a subset of the request
+    when it was a :class:`Candidates` (its grid and video kept), else of the indices asked for."""
     failed: np.ndarray
     """[m] int64 requested indices that could not be decoded (damaged or truncated file)."""
 
     def __post_init__(self) -> None:
-        n = self.indices.shape[0]
-        if self.frames.shape[:1] != (n,) or self.timestamps.shape != (n,):
-            raise ValueError(f"{self.frames.shape[0]} frames, {n} indices, {self.timestamps.shape[0]} timestamps")
+        if self.candidates.timestamps is None:
+            raise ValueError("decoded candidates need their timestamps")
+        if self.frames.shape[:1] != (len(self.candidates),):
+            raise ValueError(f"{self.frames.shape[0]} frames for {len(self.candidates)} candidates")
+
+    @property
+    def indices(self) -> np.ndarray:
+        """[n] int64 frame indices of ``frames``, increasing."""
+        return self.candidates.indices
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """[n] float64 presentation times in seconds."""
+        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
 
     def __len__(self) -> int:
-        return int(self.indices.shape[0])
+        return len(self.candidates)
 
     def __repr__(self) -> str:
         return (
@@ -204,7 +214,7 @@ class VideoDecoder:
 
     def get_frames(
         self,
-        indices: Any,
+        indices: Candidates | Any,
         *,
         short_side: int | None = None,
         strategy: Strategy = "auto",
@@ -212,7 +222,8 @@ class VideoDecoder:
     ) -> DecodedFrames:
         """Decode the frames at ``indices`` (display order), display-oriented RGB.
 
-        Duplicates are decoded once and results come back sorted by index. ``short_side`` scales
+        ``indices`` is a :class:`Candidates` (the result's ``candidates`` are then the subset of
+        it that decoded) or any frame indices. Duplicates are decoded once and results come back sorted by index. ``short_side`` scales
         inside the colour conversion (no full-size copy). Frames that fail to decode (corrupt
         packets, truncated file) are listed in ``failed`` with a logged warning; VideoError is
         raised only when none of the requested frames decodes.
@@ -223,12 +234,13 @@ class VideoDecoder:
             raise InvalidArgumentError(f"strategy must be one of {', '.join(_STRATEGIES)}; got {strategy!r}")
         if short_side is not None and (isinstance(short_side, bool) or not isinstance(short_side, (int, np.integer)) or short_side < 1):
             raise InvalidArgumentError(f"short_side must be a positive integer or None; got {short_side!r}")
-        targets = self._validate_indices(indices)
+        requested = self._requested(indices)
+        targets = requested.indices
         width, height = output_size(self.info.width, self.info.height, short_side)
         frames = np.empty((targets.size, height, width, 3), dtype=np.uint8)
         done = np.zeros(targets.size, dtype=bool)
         if targets.size == 0:
-            return self._result(frames, targets, done)
+            return self._result(frames, requested, done)
 
         self._slots = {int(t): i for i, t in enumerate(targets.tolist())}
         plan = decode_plan(targets, self._index.keyframe_indices, strategy)
@@ -244,9 +256,19 @@ class VideoDecoder:
                 self._decode_run(start_keyframe, run_targets, targets, frames, done, coded_size, bar)
         finally:
             bar.close()
-        return self._result(frames, targets, done)
+        return self._result(frames, requested, done)
 
     # -- internals ------------------------------------------------------------------------------
+
+    def _requested(self, indices: Candidates | Any) -> Candidates:
+        """The request as candidates: checked against the video, with times from the index."""
+        if isinstance(indices, Candidates):
+            targets = self._validate_indices(indices.indices)  # the range check; already unique and sorted
+            if indices.timestamps is not None:
+                return indices
+            return Candidates(targets, self._index.frame_timestamps[targets], self.info, indices.grid)
+        targets = self._validate_indices(indices)
+        return Candidates(targets, self._index.frame_timestamps[targets], self.info)
 
     def _validate_indices(self, indices: Any) -> np.ndarray:
         try:
@@ -264,7 +286,8 @@ class VideoDecoder:
             raise InvalidArgumentError(f"frame index {int(bad)} out of range for {self._path!r} (0..{n - 1})")
         return array
 
-    def _result(self, frames: np.ndarray, targets: np.ndarray, done: np.ndarray) -> DecodedFrames:
+    def _result(self, frames: np.ndarray, requested: Candidates, done: np.ndarray) -> DecodedFrames:
+        targets = requested.indices
         failed = targets[~done]
         if failed.size:
             if not done.any():
@@ -275,13 +298,7 @@ class VideoDecoder:
                 self._path, failed.size, targets.size, int(failed[0]),
             )
             frames = frames[done]
-        good = targets[done]
-        return DecodedFrames(
-            frames=frames,
-            indices=good,
-            timestamps=self._index.frame_timestamps[good],
-            failed=failed,
-        )
+        return DecodedFrames(frames=frames, candidates=requested.take(done), failed=failed)
 
     def _frame_index(self, frame: Any) -> int:
         return self._index_of(frame.pts if frame.pts is not None else frame.dts, frame.time_base)
