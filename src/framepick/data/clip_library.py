@@ -36,7 +36,6 @@ Only entries with ``qa`` can be needles (their questions single the needle out);
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import math
 import re
@@ -45,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from framepick.errors import InvalidArgumentError
+from framepick.jsonio import read_json
 
 logger = logging.getLogger(__name__)
 
@@ -134,12 +134,7 @@ def load_library(path: str | Path | None = None) -> Library:
     where = f"library {str(path)!r}"
     if not path.is_file():
         raise InvalidArgumentError(f"{where} does not exist or is not a file")
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"{where} cannot be read as UTF-8 text ({exc})") from None
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(f"{where} is not valid JSON (line {exc.lineno}: {exc.msg})") from None
+    data = read_json(path, what="library")
     if isinstance(data, list):
         data = {"clips": data}
     if not isinstance(data, dict) or not isinstance(data.get("clips"), list):

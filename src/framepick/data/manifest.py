@@ -21,6 +21,7 @@ from typing import Iterable
 
 from framepick.errors import InvalidArgumentError
 from framepick.export import atomic_path
+from framepick.jsonio import BadLine, iter_jsonl
 from framepick.types import Sample
 
 
@@ -49,18 +50,14 @@ def read_manifest(path: str | Path, *, require_videos: bool = True) -> ManifestR
         raise InvalidArgumentError(f"manifest {str(path)!r} does not exist or is not a file")
     report = ManifestReport(str(path))
     seen: set[str] = set()
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"manifest {str(path)!r} cannot be read as UTF-8 text ({exc})") from None
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
+
+    def malformed(bad: BadLine) -> None:  # not JSON (a torn last line too): a malformed row
+        report.malformed.append((bad.number, bad.reason))
+
+    rows = iter_jsonl(path, on_bad=malformed, objects_only=False, what="manifest")
+    for number, row in rows:  # a row that is not an object is sample_from_row's to name
         try:
-            sample = sample_from_row(json.loads(line), base=path.parent)
-        except json.JSONDecodeError as exc:
-            report.malformed.append((number, f"not JSON ({exc.msg})"))
-            continue
+            sample = sample_from_row(row, base=path.parent)
         except (ValueError, TypeError, KeyError) as exc:
             report.malformed.append((number, str(exc).strip("'\"")))
             continue

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
+from framepick import jsonio
 from framepick.errors import InvalidArgumentError
 from framepick.export import write_json
 
@@ -126,21 +127,16 @@ def _is_json_object(line: bytes) -> bool:
 
 
 def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The objects of a JSONL file; a bad line raises with its number (run :func:`repair_jsonl` first)."""
+    """The objects of a run's JSONL file (none when it does not exist yet).
+
+    Any bad line raises with its number, a torn last one too: the runner truncates that first
+    (:func:`repair_jsonl`), so what is left is damage that resuming must not paper over.
+    """
     path = Path(path)
     if not path.is_file():
         return
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidArgumentError(f"{str(path)!r} line {number} is not JSON ({exc.msg})") from None
-            if not isinstance(row, dict):
-                raise InvalidArgumentError(f"{str(path)!r} line {number} is not a JSON object")
-            yield row
+    for _, row in jsonio.iter_jsonl(path):
+        yield row
 
 
 def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
@@ -200,13 +196,11 @@ def write_json_atomic(path: Path, payload: Mapping[str, Any]) -> None:
 
 
 def read_json(path: Path) -> dict[str, Any] | None:
+    """The object a run's JSON file (``config.json``) holds; None when there is no such file."""
     path = Path(path)
     if not path.is_file():
         return None
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidArgumentError(f"{str(path)!r} is not a readable JSON file ({exc})") from None
+    value = jsonio.read_json(path)
     if not isinstance(value, dict):
         raise InvalidArgumentError(f"{str(path)!r} does not hold a JSON object")
     return value

@@ -9,13 +9,13 @@ is not a JSON record (say, a half-written last line) is counted and skipped, nev
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from framepick.errors import InvalidArgumentError
+from framepick.jsonio import BadLine, iter_jsonl, read_json
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +82,10 @@ def read_run(run_dir: str | Path) -> RunData:
     config_path = path / CONFIG
     if config_path.is_file():
         try:
-            loaded = json.loads(config_path.read_text(encoding="utf-8"))
+            loaded = read_json(config_path)
             config = loaded if isinstance(loaded, dict) else {}
-        except (OSError, ValueError) as exc:
-            logger.warning("%s: cannot read (%s); going on without it", config_path, exc)
+        except InvalidArgumentError as exc:
+            logger.warning("%s; going on without it", exc)
     timelines: dict[tuple[str, str], dict[str, Any]] = {}
     timelines_path = path / TIMELINES
     if timelines_path.is_file():
@@ -100,25 +100,11 @@ def read_run(run_dir: str | Path) -> RunData:
 
 
 def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
-    rows: list[dict[str, Any]] = []
-    bad = 0
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"cannot read {str(path)!r}: {exc}") from None
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError:
-            bad += 1
-            continue
-        if isinstance(row, dict):
-            rows.append(row)
-        else:
-            bad += 1
-    return rows, bad
+    """(objects, how many lines were not): a torn last line of a run still being written, or a
+    damaged one, is counted for the caller's warning and skipped."""
+    bad: list[BadLine] = []
+    rows = [row for _, row in iter_jsonl(path, on_bad=bad.append)]
+    return rows, len(bad)
 
 
 def read_manifest_samples(run: RunData, manifest: str | Path | None = None) -> dict[str, Any]:

@@ -8,13 +8,13 @@ Both files are written to temporary names and renamed, so a reader never sees ha
 from __future__ import annotations
 
 import copy
-import json
 import threading
 from pathlib import Path
 from typing import Any
 
-from framepick.errors import ModelError, one_line
+from framepick.errors import InvalidArgumentError, ModelError, one_line
 from framepick.export import atomic_path, write_json
+from framepick.jsonio import read_json
 
 META_FILE = "policy.json"
 WEIGHTS_FILE = "policy.pt"
@@ -77,9 +77,9 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     if cached is not None and cached[0] == stamp:
         return copy.deepcopy(cached[1])
     try:
-        meta = json.loads(meta_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(f"cannot read {str(meta_path)!r}: {exc}") from None
+        meta = read_json(meta_path)
+    except InvalidArgumentError as exc:  # a broken checkpoint is a model that cannot load
+        raise ModelError(str(exc)) from None
     if not isinstance(meta, dict) or not {"method", "config", "encoder_id"} <= set(meta):
         raise ModelError(f"{str(meta_path)!r} is not a framepick policy description")
     with _lock:

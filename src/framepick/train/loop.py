@@ -33,6 +33,7 @@ import torch
 
 from framepick.errors import InvalidArgumentError
 from framepick.export import atomic_path, write_json, write_text
+from framepick.jsonio import BadLine, iter_jsonl, read_json
 from framepick.policies import build_policy, policy_class
 from framepick.policies.base import SamplingPolicy
 from framepick.policies.checkpoint import save_policy
@@ -297,8 +298,8 @@ def _fingerprint(episodes: Sequence[Episode]) -> dict[str, Any]:
 
 def _resume(out: Path, run: dict[str, Any], policy, optimizer, generator) -> tuple[int, dict[str, Any]]:
     try:
-        previous = json.loads((out / RUN_FILE).read_text())
-    except (OSError, json.JSONDecodeError):
+        previous = read_json(out / RUN_FILE)
+    except InvalidArgumentError:  # missing or unreadable: not provably the same run
         previous = None
     mine = {**run, "train_config": {**run["train_config"], "steps": None}}
     if previous is not None:
@@ -335,12 +336,10 @@ class _MetricsLog:
     def __init__(self, path: Path, keep_through: int) -> None:
         self.rows: list[dict[str, Any]] = []
         if path.is_file():
-            for line in path.read_text().splitlines():
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line torn by a kill
-                if isinstance(row, dict) and int(row.get("step", 0)) <= keep_through:
+            # A bad line (torn by a kill, or damaged) is dropped, not fatal: the file is rewritten
+            # from the rows kept, and a lost row is only a missing point on the curve.
+            for _, row in iter_jsonl(path, on_bad=_drop):
+                if int(row.get("step", 0)) <= keep_through:
                     self.rows.append(row)
         write_text(path, "".join(json.dumps(r) + "\n" for r in self.rows))
         self._file = path.open("a")
@@ -352,3 +351,7 @@ class _MetricsLog:
 
     def close(self) -> None:
         self._file.close()
+
+
+def _drop(bad: BadLine) -> None:
+    """The metrics log's rule for a bad line: skip it silently."""

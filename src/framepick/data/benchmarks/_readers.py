@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import logging
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from framepick.data.benchmarks._report import LoadReport, RowError
+from framepick import jsonio
 from framepick.errors import InvalidArgumentError
 
 logger = logging.getLogger(__name__)
@@ -33,33 +33,19 @@ def check_videos_root(path: str | Path) -> Path:
 
 def read_json(path: Path) -> Any:
     """A whole JSON file; an unreadable or invalid file is the user's error, named in one line."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"annotations {str(path)!r} cannot be read as UTF-8 text ({exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidArgumentError(
-            f"annotations {str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno})"
-        ) from None
+    return jsonio.read_json(path, what="annotations")
 
 
 def read_jsonl(path: Path, report: LoadReport) -> list[tuple[str, Any]]:
-    """(where, object) per non-empty line; lines that are not JSON go to ``report.malformed``."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidArgumentError(f"annotations {str(path)!r} cannot be read as UTF-8 text ({exc})") from None
-    rows = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append((f"line {number}", json.loads(line)))
-        except json.JSONDecodeError as exc:
-            report.malformed.append((f"line {number}", f"not JSON ({exc.msg})"))
-    return rows
+    """(where, value) per non-blank line. A line that is not JSON (a torn last one too) is a
+    malformed row in ``report``, like a row that lacks a field; a value that is not an object is
+    left to the loader's row checks."""
+
+    def malformed(bad: jsonio.BadLine) -> None:
+        report.malformed.append((bad.where, bad.reason))
+
+    rows = jsonio.iter_jsonl(path, on_bad=malformed, objects_only=False, what="annotations")
+    return [(f"line {number}", value) for number, value in rows]
 
 
 def read_csv(path: Path, required: Sequence[str]) -> list[tuple[str, dict[str, str]]]:
