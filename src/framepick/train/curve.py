@@ -47,7 +47,7 @@ def write_curve(path: str | Path, rows: Sequence[dict[str, Any]], *, title: str,
         tmp.write_text(_svg(title, series, width, height))
 
 
-def _svg(title: str, series, width: int, height: int) -> str:
+def _svg(title: str, series: Sequence[tuple[str, Sequence[float], Sequence[float]]], width: int, height: int) -> str:
     left, right, top, bottom = 52, 190, 28, 36
     plot_w, plot_h = width - left - right, height - top - bottom
     xs = [x for _, sx, _ in series for x in sx] or [0, 1]

@@ -6,7 +6,7 @@ table: an answer on a subset is the offline answerer's answer on exactly those f
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -16,15 +16,20 @@ from framepick.train.config import TrainConfig
 from framepick.train.episodes import Episode
 from framepick.types import option_letter
 
+if TYPE_CHECKING:
+    from framepick.answer.base import OptionSimilarityAnswerer
 
-def option_probs(episode: Episode, positions: Sequence[int], answerer) -> np.ndarray | None:
+
+def option_probs(episode: Episode, positions: Sequence[int], answerer: OptionSimilarityAnswerer) -> np.ndarray | None:
     """The answerer's option probabilities on the frames at ``positions``; None without an answer table."""
     if episode.answer_similarity is None:
         return None
     return answerer.probs_from_similarity(episode.answer_similarity[:, np.asarray(positions, dtype=np.int64)])
 
 
-def subset_reward(episode: Episode, positions: Sequence[int], config: TrainConfig, answerer) -> dict[str, float]:
+def subset_reward(
+    episode: Episode, positions: Sequence[int], config: TrainConfig, answerer: OptionSimilarityAnswerer
+) -> dict[str, float]:
     """Reward of one chosen subset, with its parts (``reward``, ``accuracy``, ``temporal``, ``margin``)."""
     positions = np.asarray(positions, dtype=np.int64)
     spans = episode.sample.spans
@@ -51,7 +56,7 @@ def subset_reward(episode: Episode, positions: Sequence[int], config: TrainConfi
     return parts
 
 
-def difficulty_reward(episode: Episode, accuracy: float, k: int, answerer) -> float:
+def difficulty_reward(episode: Episode, accuracy: float, k: int, answerer: OptionSimilarityAnswerer) -> float:
     """MSJoE-style difficulty-aware accuracy: a right answer earns 1 + d, d = 1 - p_uniform(correct).
 
     MSJoE names a "difficulty-aware reward" without a formula in the material we have; we measure a
@@ -64,7 +69,9 @@ def difficulty_reward(episode: Episode, accuracy: float, k: int, answerer) -> fl
     return accuracy * (1.0 + difficulty)
 
 
-def selection_metrics(episode: Episode, positions: Sequence[int], answerer) -> dict[str, float]:
+def selection_metrics(
+    episode: Episode, positions: Sequence[int], answerer: OptionSimilarityAnswerer
+) -> dict[str, float]:
     """hit (a chosen frame inside the evidence), in-span fraction and accuracy of one selection."""
     positions = np.asarray(positions, dtype=np.int64)
     probs = option_probs(episode, positions, answerer)

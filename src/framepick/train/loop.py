@@ -26,7 +26,7 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ from framepick.errors import InvalidArgumentError
 from framepick.export import atomic_path, write_json, write_text
 from framepick.jsonio import BadLine, iter_jsonl, read_json
 from framepick.policies import build_policy, policy_class
-from framepick.policies.base import SamplingPolicy
+from framepick.policies.base import Policy, SamplingPolicy
 from framepick.policies.checkpoint import save_policy
 from framepick.train.config import TrainConfig
 from framepick.train.curve import write_curve
@@ -48,6 +48,9 @@ from framepick.train.grpo import (
     reinforce_loss,
     weighted_bce_loss,
 )
+
+if TYPE_CHECKING:
+    from framepick.answer.base import OptionSimilarityAnswerer
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ def train_policy(
     out_dir: str | Path,
     *,
     config: TrainConfig,
-    answerer: Any,
+    answerer: OptionSimilarityAnswerer,
     encoder_id: str,
     encoder_spec: str | None = None,
     policy_config: dict[str, Any] | None = None,
@@ -95,6 +98,7 @@ def train_policy(
 ) -> TrainResult:
     """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run.
 
+    ``answerer`` is the one the episodes' answer tables were made with (:func:`build_episodes`).
     ``encoder_spec`` (e.g. ``offline``) is stored in the checkpoint so that ``select`` with
     ``--encoder auto`` loads the encoder the policy was trained on.
     """
@@ -114,7 +118,7 @@ def train_policy(
         "train_config": config.to_dict(),
         "policy_config": {"dim": dim, **(policy_config or {})},
         "encoder_id": encoder_id,
-        "answerer_id": getattr(answerer, "id", type(answerer).__name__),
+        "answerer_id": answerer.id,
         "train_episodes": _fingerprint(train_episodes),
         "val_episodes": _fingerprint(val_episodes),
     }
@@ -186,8 +190,19 @@ def train_policy(
     )
 
 
-def train_step(policy, optimizer, generator, episode: Episode, step: int, config: TrainConfig, answerer) -> dict[str, float]:
-    """One optimisation step on one episode; returns what the metrics log records for it."""
+def train_step(
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    episode: Episode,
+    step: int,
+    config: TrainConfig,
+    answerer: OptionSimilarityAnswerer,
+) -> dict[str, float]:
+    """One optimisation step on one episode; returns what the metrics log records for it.
+
+    ``bce`` trains any policy; ``grpo`` and ``reinforce`` need a :class:`SamplingPolicy`.
+    """
     obs = episode.observation()
     policy.train()
     if config.objective == "bce":
@@ -195,6 +210,8 @@ def train_step(policy, optimizer, generator, episode: Episode, step: int, config
         loss = weighted_bce_loss(policy.frame_scores(obs), labels)
         _apply(optimizer, policy, loss, config.grad_clip)
         return {"loss": float(loss.detach())}
+    if not isinstance(policy, SamplingPolicy):  # train_policy refuses this before the first step
+        raise InvalidArgumentError(f"{policy.method} cannot sample subsets for {config.objective}")
 
     temperature = config.temperature_at(step)
     if temperature is not None:
@@ -261,7 +278,9 @@ def _nan_max(values: Sequence[float]) -> float:
     return float("nan") if any(np.isnan(values)) else max(values)
 
 
-def evaluate(policy, episodes: Sequence[Episode], ks: Sequence[int], answerer) -> dict[str, float]:
+def evaluate(
+    policy: Policy, episodes: Sequence[Episode], ks: Sequence[int], answerer: OptionSimilarityAnswerer
+) -> dict[str, float]:
     """Mean hit@k, in-span fraction and accuracy of the policy's deterministic choices."""
     policy.eval()
     totals: dict[str, list[float]] = {}
@@ -275,7 +294,7 @@ def evaluate(policy, episodes: Sequence[Episode], ks: Sequence[int], answerer) -
     return {name: float(np.mean(values)) for name, values in totals.items()}
 
 
-def _apply(optimizer, policy, loss: torch.Tensor, grad_clip: float) -> None:
+def _apply(optimizer: torch.optim.Optimizer, policy: Policy, loss: torch.Tensor, grad_clip: float) -> None:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(policy.parameters(), grad_clip)
@@ -296,7 +315,9 @@ def _fingerprint(episodes: Sequence[Episode]) -> dict[str, Any]:
     return {"count": len(episodes), "ids_hash": digest.hexdigest()}
 
 
-def _resume(out: Path, run: dict[str, Any], policy, optimizer, generator) -> tuple[int, dict[str, Any]]:
+def _resume(
+    out: Path, run: dict[str, Any], policy: Policy, optimizer: torch.optim.Optimizer, generator: torch.Generator
+) -> tuple[int, dict[str, Any]]:
     try:
         previous = read_json(out / RUN_FILE)
     except InvalidArgumentError:  # missing or unreadable: not provably the same run
@@ -317,7 +338,14 @@ def _resume(out: Path, run: dict[str, Any], policy, optimizer, generator) -> tup
     return int(state["step"]), dict(state["best"])
 
 
-def _save_state(out: Path, step: int, policy, optimizer, generator, best: dict[str, Any]) -> None:
+def _save_state(
+    out: Path,
+    step: int,
+    policy: Policy,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    best: dict[str, Any],
+) -> None:
     state = {
         "step": step,
         "policy": policy.state_dict(),
