@@ -5,6 +5,8 @@ named); :data:`framepick.registry.answerers` lists them. Built in:
 
 - ``openai:MODEL@http://HOST:PORT/v1``: an MLLM behind any OpenAI-compatible server (vLLM, SGLang,
   llama.cpp, ``transformers serve``, hosted APIs), :mod:`framepick.answer.openai_compat`;
+- ``hf:HUB_ID_OR_DIR``: an image-text-to-text model run locally with transformers (``--device``,
+  ``--dtype``), option probabilities from its next-token logits, :mod:`framepick.answer.hf_local`;
 - ``offline``: the weak option matcher of :mod:`framepick.answer.offline` (no MLLM, no download);
   ``offline:ENCODER`` matches in another encoder's space, e.g. ``offline:clip:/models/clip``.
 
@@ -17,7 +19,7 @@ Importing this package is cheap: an answerer loads its models when it is built.
 
 from __future__ import annotations
 
-from framepick.answer import offline, openai_compat  # noqa: F401  (registers the built-in answerers)
+from framepick.answer import hf_local, offline, openai_compat  # noqa: F401  (registers the built-in answerers)
 from framepick.answer.base import Answer, Answerer, AnswererOptions, EmbeddingAnswerer, OptionSimilarityAnswerer
 from framepick.answer.offline import OfflineAnswerer, OfflineAnswererConfig
 from framepick.errors import InvalidArgumentError
