@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from framepick.eval import plots
 from framepick.eval.run_reader import RunData, read_manifest_samples, read_run
 from framepick.export import write_text
+from framepick.types import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +200,13 @@ svg .rowlabel{font-size:11px;fill:#222}svg .small{font-size:10px;fill:#555}svg .
 """
 
 
-def build_html(run: RunData, rows: Sequence[SummaryRow], *, max_samples: int = DEFAULT_MAX_SAMPLES, manifest: Mapping[str, Any] | None = None) -> str:
+def build_html(
+    run: RunData,
+    rows: Sequence[SummaryRow],
+    *,
+    max_samples: int = DEFAULT_MAX_SAMPLES,
+    manifest: Mapping[str, Sample] | None = None,
+) -> str:
     manifest = manifest or {}
     parts = [
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
@@ -276,7 +283,7 @@ def _plain_table_html(header: Sequence[str], rows: Sequence[Sequence[str]]) -> s
     return f'<table class="breakdown"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _samples_html(run: RunData, max_samples: int, manifest: Mapping[str, Any], thumb_css: list[str]) -> str:
+def _samples_html(run: RunData, max_samples: int, manifest: Mapping[str, Sample], thumb_css: list[str]) -> str:
     ids = run.sample_ids
     shown = ids[:max_samples] if max_samples >= 0 else ids
     out = ["<h2>Per-sample timelines</h2>"]
@@ -299,12 +306,17 @@ def _samples_html(run: RunData, max_samples: int, manifest: Mapping[str, Any], t
 
 
 def _sample_html(
-    run: RunData, sample_id: str, number: int, records: list[Mapping[str, Any]], sample: Any, thumb_css: list[str]
+    run: RunData,
+    sample_id: str,
+    number: int,
+    records: list[Mapping[str, Any]],
+    sample: Sample | None,
+    thumb_css: list[str],
 ) -> str:
     first = records[0] if records else {}
     modes = [m for m in run.query_modes if any(str(r.get("query") or "text") == m for r in records)]
     timeline_any = next((run.timelines.get((sample_id, m)) for m in modes if (sample_id, m) in run.timelines), None) or {}
-    video = timeline_any.get("video") or (getattr(sample, "video", None) if sample is not None else None)
+    video = timeline_any.get("video") or (sample.video if sample is not None else None)
     duration = _first_number(timeline_any.get("duration_seconds"), first.get("duration_seconds"))
     spans = timeline_any.get("spans") or first.get("spans") or []
     facts = [f"gold {first.get('gold')}" if first.get("gold") else None,
@@ -313,7 +325,7 @@ def _sample_html(
              f"{duration:.1f} s" if duration else None,
              "spans " + ", ".join(f"{s:.1f}-{e:.1f} s" for s, e in spans) if spans else None]
     out = [f'<div class="sample"><h3>{escape(sample_id)}</h3>']
-    question = getattr(sample, "question", None) if sample is not None else None
+    question = sample.question if sample is not None else None
     if question:
         out.append(f'<p class="meta">Q: {escape(question)}</p>')
     out.append(f'<p class="meta">{escape("; ".join(f for f in facts if f))}</p>')

@@ -16,6 +16,7 @@ from typing import Any
 
 from framepick.errors import InvalidArgumentError
 from framepick.jsonio import BadLine, iter_jsonl, read_json
+from framepick.types import Sample
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def _read_jsonl(path: Path) -> tuple[list[dict[str, Any]], int]:
     return rows, len(bad)
 
 
-def read_manifest_samples(run: RunData, manifest: str | Path | None = None) -> dict[str, Any]:
+def read_manifest_samples(run: RunData, manifest: str | Path | None = None) -> dict[str, Sample]:
     """Sample id -> :class:`framepick.types.Sample` from the run's manifest ({} when unreadable).
 
     ``manifest`` overrides the path recorded in config.json (a relative recorded path is tried
