@@ -327,10 +327,12 @@ def test_checkpoint_round_trip_and_selector(tmp_path) -> None:
         selector = load_selector("videoitg", checkpoint=str(tmp_path), instruction=instruction)
         out = selector.select(inputs, 8, np.random.default_rng(0))
         np.testing.assert_array_equal(out.positions, model.select(obs, 8, instruction=instruction).numpy())
-    from framepick.policies.videoitg import INSTRUCTION_CHOICES
-    from framepick.select.videoitg import INSTRUCTIONS
+    import framepick.policies.videoitg as classifier_module
+    import framepick.select.videoitg as selector_module
+    from framepick.policies.instruction import check_instruction
 
-    assert INSTRUCTIONS == INSTRUCTION_CHOICES  # spelled out there so `import framepick` needs no torch
+    # One check (torch-free, beside the spreading rules) for the classifier and its selector.
+    assert classifier_module.check_instruction is selector_module.check_instruction is check_instruction
     message = "instruction must be one of auto, semantic, motion, semantic_motion, no_clue, got 'fast'"
     with pytest.raises(InvalidArgumentError, match=message):
         load_selector("videoitg", checkpoint=str(tmp_path), instruction="fast")

@@ -29,6 +29,17 @@ from framepick.spacing import evenly_spaced
 INSTRUCTION_TYPES = ("semantic", "motion", "semantic_motion", "no_clue")
 """The four instruction types of Sec 3.2, in the paper's order."""
 
+INSTRUCTION_CHOICES = ("auto", *INSTRUCTION_TYPES)
+"""What ``instruction`` may be, for the classifier and its selector alike: ``auto`` (type the
+question with :func:`classify_instruction`) or a fixed type."""
+
+
+def check_instruction(instruction: object) -> str:
+    """``instruction`` if it is one of :data:`INSTRUCTION_CHOICES`, else a one-line error."""
+    if not isinstance(instruction, str) or instruction not in INSTRUCTION_CHOICES:
+        raise InvalidArgumentError(f"instruction must be one of {', '.join(INSTRUCTION_CHOICES)}, got {instruction!r}")
+    return instruction
+
 # Dynamic cues: movement, speed, direction, camera motion, and verbs of bodily action.
 _MOTION_WORDS = (
     r"mov(e|es|ed|ing|ement|ements)",

@@ -59,12 +59,8 @@ from torch import nn
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
 from framepick.policies.base import Observation, Policy, PolicyConfig, sinusoidal_positions
-from framepick.policies.instruction import INSTRUCTION_TYPES, classify_instruction, spread_frames
+from framepick.policies.instruction import check_instruction, classify_instruction, spread_frames
 from framepick.validation import check_float, check_int
-
-INSTRUCTION_CHOICES = ("auto", *INSTRUCTION_TYPES)
-"""What ``instruction`` may be: ``auto`` (type the question with the rules) or a fixed type."""
-
 
 @dataclass(frozen=True)
 class VideoITGConfig(PolicyConfig):
@@ -90,13 +86,6 @@ class VideoITGConfig(PolicyConfig):
             raise InvalidArgumentError(f"heads ({self.heads}) must divide width ({self.width})")
         check_float("mlp_ratio", self.mlp_ratio, low=0.0, low_open=True)
         check_float("diversity_threshold", self.diversity_threshold, low=-1.0, high=1.0)
-
-
-def check_instruction(instruction: object) -> str:
-    """``instruction`` if it is one of :data:`INSTRUCTION_CHOICES`, else a one-line error."""
-    if not isinstance(instruction, str) or instruction not in INSTRUCTION_CHOICES:
-        raise InvalidArgumentError(f"instruction must be one of {', '.join(INSTRUCTION_CHOICES)}, got {instruction!r}")
-    return instruction
 
 
 class FullAttentionBlock(nn.Module):

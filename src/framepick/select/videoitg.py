@@ -10,13 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from framepick.errors import InvalidArgumentError
-from framepick.policies.instruction import INSTRUCTION_TYPES
+from framepick.policies.instruction import check_instruction
 from framepick.registry import register_selector
 from framepick.select.learned import LearnedSelector
-
-# The types themselves are defined once, next to the rules that spread frames by them (torch-free).
-INSTRUCTIONS = ("auto", *INSTRUCTION_TYPES)
 
 
 @register_selector("videoitg")
@@ -31,10 +27,9 @@ class VideoITGSelector(LearnedSelector):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not isinstance(self.instruction, str) or self.instruction not in INSTRUCTIONS:
-            raise InvalidArgumentError(
-                f"instruction must be one of {', '.join(INSTRUCTIONS)}, got {self.instruction!r}"
-            )
+        # The choices and their check live once, beside the rules that spread frames by type
+        # (torch-free), so the selector refuses exactly what the classifier would.
+        check_instruction(self.instruction)
 
     def policy_options(self) -> dict:
         return {"instruction": self.instruction}
