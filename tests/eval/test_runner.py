@@ -328,7 +328,7 @@ class Stalls(OfflineAnswerer):
             time.sleep(3600)
         return super().answer_embeddings(*args, **kwargs)
 
-register_answerer("slow")(lambda: Stalls())
+register_answerer("slow")(lambda argument=None, options=None: Stalls())
 from framepick.cli.main import main
 sys.exit(main(sys.argv[1:]))
 """
