@@ -25,6 +25,8 @@ class Behaviour:
     key: str | None = None
     models: tuple[str, ...] = ("tiny",)
     garbage: bool = False
+    down_after: int | None = None  # answer this many chat requests, then 503 to every one
+    reject_question: str | None = None  # a question whose requests get a 400 (a non-retryable failure)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -59,6 +61,16 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             behaviour.requests.append(body)
             behaviour.headers.append(dict(self.headers))
             if not self._authorised():
+                return
+            answered = sum(1 for r in behaviour.requests[:-1] if not r.get("_failed"))
+            if behaviour.down_after is not None and answered >= behaviour.down_after:
+                body["_failed"] = True
+                self._send(503, {"error": {"message": "server going down"}}, {"Retry-After": "0"})
+                return
+            text = json.dumps(body["messages"])
+            if behaviour.reject_question and behaviour.reject_question in text:
+                body["_failed"] = True
+                self._send(400, {"error": {"message": "this request is too long for the model"}})
                 return
             if behaviour.fail_first:
                 status = behaviour.fail_first.pop(0)

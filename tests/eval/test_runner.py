@@ -189,7 +189,7 @@ def test_a_question_is_embedded_once_per_encoder_however_many_rows_ask_it(needle
 
 
 def test_option_embeddings_are_made_once_for_the_run():
-    from framepick.eval.runner import QueryEmbeddings
+    from framepick.eval.queries import QueryEmbeddings
     from framepick.types import Query
 
     class Fake:

@@ -84,7 +84,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from framepick.eval import compute_metrics, format_table, read_records, run_eval
-    from framepick.eval.runner import parse_ks, parse_method_specs, parse_query_modes
+    from framepick.eval.queries import parse_query_modes
+    from framepick.eval.runner import parse_ks, parse_method_specs
 
     finish_grid_args(args)
     if args.limit is not None and args.limit < 1:
@@ -128,6 +129,10 @@ def run(args: argparse.Namespace) -> int:
     notes = [f"{summary.written} records written, {summary.already_done} already done, in {summary.seconds:.1f} s"]
     if summary.not_applicable:
         notes.append(f"{summary.not_applicable} sample(s) without a query picture skipped for --query image")
+    if summary.answers_cached:
+        notes.append(f"{summary.answers_cached} answers from the answer cache")
+    if summary.answers_failed:
+        notes.append(f"{summary.answers_failed} record(s) not written because the answerer failed (a rerun asks again)")
     if summary.failed:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)

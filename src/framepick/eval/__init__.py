@@ -1,6 +1,8 @@
 """Evaluation: run methods x budgets over samples (:func:`run_eval`), metrics from the records.
 
 - :mod:`framepick.eval.runner`: the resumable runner behind ``framepick eval``;
+- :mod:`framepick.eval.queries`: what selection looks for in a sample (``--query``);
+- :mod:`framepick.eval.answering`: answers from embeddings, the answer cache or the model, many in flight;
 - :mod:`framepick.eval.records`: the run folder's files and their formats;
 - :mod:`framepick.eval.metrics`: accuracy with Wilson intervals, span hits, efficiency.
 

@@ -52,15 +52,23 @@ RECORD_KEYS = (
     "timings_seconds",
     "frames_sent",
     "near_duplicates",
+    "answer_source",
+    "reply",
+    "answer_cached",
 )
 """The keys of one record, in the order they are written.
 
 ``frames`` is ``[{"index", "timestamp", "score"}]`` (source frame index, seconds, relevance or
 null); ``clips`` as :meth:`framepick.types.Selection.to_dict` writes them; ``answer``/``gold`` are
-option letters or null; ``correct`` is null when either is; ``spans`` are ``[start_s, end_s]``
+option letters or null; ``correct`` is null when there is no answer (a sample without options) or
+no gold letter, and false when the answer names no option; ``spans`` are ``[start_s, end_s]``
 evidence spans; ``timings_seconds`` has ``probe``, ``decode``, ``encode``, ``select``, ``answer``;
 ``near_duplicates`` counts consecutive chosen frames whose features are near-duplicates
-(:func:`framepick.select.dedup.near_duplicate_neighbour_pairs`; null when not measurable).
+(:func:`framepick.select.dedup.near_duplicate_neighbour_pairs`; null when not measurable);
+``answer_source`` says how the answer was read (``embeddings``, ``logits``, ``logprobs``,
+``parsed``: see :class:`framepick.answer.base.Answer`), ``reply`` is an MLLM's raw text (null for
+the offline matcher) and ``answer_cached`` whether it came from the answer cache. Runs written
+before these three keys existed lack them: readers use ``record.get``.
 """
 
 TIMELINE_KEYS = (

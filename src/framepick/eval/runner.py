@@ -29,6 +29,7 @@ or query modes are added to it.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections import OrderedDict
@@ -38,11 +39,14 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, Answerer, EmbeddingAnswerer
-from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.answer.base import Answerer, EmbeddingAnswerer
+from framepick.answer.cache import AnswerCache
+from framepick.errors import AnswererError, FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
+from framepick.eval.answering import Answered, AnswerWindow, answer_selection
+from framepick.eval.queries import QUERY_CHOICES, QueryEmbeddings, parse_query_modes, query_used
 from framepick.select.spec import MethodSpec, parse_method_spec
-from framepick.types import Query, Sample, Selection
+from framepick.types import Sample, Selection
 
 if TYPE_CHECKING:
     from framepick.encode.base import Encoder
@@ -55,10 +59,10 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_METHODS = ("uniform", "topk", "aks", "bolt", "kframes", "mmr", "topk+dedup")
 DEFAULT_KS = (8, 32)
-QUERY_MODES = ("text", "image")
-"""The queries a record can have used."""
-QUERY_CHOICES = ("auto", "text", "image", "both")
-"""What ``--query`` accepts: ``auto`` (the default) is the picture where a sample has one, else the text."""
+MAX_FAILED_ANSWERS_IN_A_ROW = 8
+"""This many failed answers in a row (at least twice the answers in flight) stop the run: the
+server is down or refuses everything, and going on would only fail every remaining record."""
+
 IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed")
 """config.json fields that must match to resume into a run folder."""
 
@@ -109,28 +113,6 @@ def parse_ks(text: str | Iterable[int]) -> tuple[int, ...]:
     return tuple(ks)
 
 
-def parse_query_modes(mode: str) -> tuple[str, ...]:
-    """'auto' | 'text' | 'image' | 'both' -> the query modes to evaluate."""
-    if mode == "both":
-        return QUERY_MODES
-    if mode in QUERY_CHOICES:
-        return (mode,)
-    raise InvalidArgumentError(f"--query must be one of {', '.join(QUERY_CHOICES)}; got {mode!r}")
-
-
-def query_used(sample: Sample, mode: str) -> str | None:
-    """The query ``mode`` asks of ``sample`` ('text' or 'image'); None when it has no picture for 'image'.
-
-    ``auto`` follows the manifest format: "when set, selection uses the picture instead of the
-    question" (``framepick train`` builds its episodes the same way).
-    """
-    if mode == "auto":
-        return "image" if sample.query_image else "text"
-    if mode == "image" and not sample.query_image:
-        return None
-    return mode
-
-
 def duration_bucket_for(seconds: float | None) -> str | None:
     """The bucket of :data:`DURATION_BUCKETS` a duration falls in."""
     if seconds is None:
@@ -153,7 +135,12 @@ class EvalSummary:
     not_applicable: int = 0
     """(sample, query mode) pairs skipped because the sample has no query picture for 'image'."""
     failed: list[tuple[str, str]] = field(default_factory=list)
-    """(sample id, error) of samples whose video could not be used; they have no records."""
+    """(sample id, error) of samples whose video could not be used (they have no records) or
+    whose answer failed for some record (those records are missing; a rerun asks again)."""
+    answers_failed: int = 0
+    """Records not written because the answerer failed on them (a timeout, a bad reply)."""
+    answers_cached: int = 0
+    """Records whose answer came from the answer cache instead of the model."""
     seconds: float = 0.0
 
 
@@ -328,8 +315,43 @@ def _run(
     selectors: dict[str, Selector] = {spec.label: spec.build() for spec in method_specs}  # once per run
     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
     failed_ids: set[str] = set()
+    # An MLLM's answers are cached (a rerun asks nothing twice); the offline matcher's cost less
+    # than reading a cache entry.
+    answer_cache = None if store is None or isinstance(answerer_obj, EmbeddingAnswerer) else AnswerCache(store)
+    window = AnswerWindow(answerer_obj.max_concurrency)
+    most_in_a_row = max(MAX_FAILED_ANSWERS_IN_A_ROW, 2 * window.size)
+    failures_in_a_row = 0
     try:
         with rec.JsonlAppender(records_path) as records_out, rec.JsonlAppender(timelines_path) as timelines_out:
+
+            def finish(sample: Sample, label: str, k: int, mode: str, selection: Selection, prepared: PreparedVideo,
+                       timings: dict[str, float], result: Answered | Exception) -> None:
+                nonlocal failures_in_a_row
+                bar.update(1)
+                if isinstance(result, FramepickError):  # a bad reply, a timeout: this record, not the run
+                    failures_in_a_row += 1
+                    summary.answers_failed += 1
+                    logger.warning("sample %s (%s, k=%d): %s; no record, a rerun asks again", sample.id, label, k, result)
+                    if sample.id not in {failed_id for failed_id, _ in summary.failed}:
+                        summary.failed.append((sample.id, str(result)))
+                    if failures_in_a_row >= most_in_a_row:
+                        raise AnswererError(
+                            f"{failures_in_a_row} answers in a row failed, the last: {result}; "
+                            "the records so far are kept: rerun the same command to resume"
+                        )
+                    return
+                if isinstance(result, Exception):
+                    raise result
+                failures_in_a_row = 0
+                timings["decode"] += result.decode_seconds
+                timings["answer"] += result.answer_seconds
+                records_out.append(_record(
+                    sample, label, k, mode, selection, result, prepared,
+                    encoder_id=selection_encoder.id, answerer_id=config["answerer_id"], timings=timings,
+                ))
+                summary.written += 1
+                summary.answers_cached += int(result.cached)
+
             for sample, mode, todo in work:
                 if sample.id in failed_ids:
                     bar.update(len(todo))
@@ -374,65 +396,17 @@ def _run(
                         query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
                     )
                     owed["select"] += selection.timings.get("select", 0.0)
-                    answer = _answer(answerer_obj, prepared, selection, sample, owed)
-                    record = _record(
-                        sample, spec, k, mode, selection, answer, prepared,
-                        encoder_id=selection_encoder.id, answerer_id=config["answerer_id"], timings=owed,
+                    window.submit(
+                        functools.partial(answer_selection, answerer_obj, prepared, selection, sample, answer_cache),
+                        functools.partial(finish, sample, spec.label, k, mode, selection, prepared, owed),
                     )
-                    records_out.append(record)
                     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)
-                    summary.written += 1
-                    bar.update(1)
+            window.drain()
     finally:
+        window.close()
         bar.close()
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-class QueryEmbeddings:
-    """Each distinct question, option list and query picture of a run, embedded once.
-
-    Ten thousand rows asking one question of one video must not embed it ten thousand times. The
-    embeddings are kept for the whole run, keyed by the encoder's id and the text (or the picture's
-    resolved path); a row of [D] float32 per distinct query is small next to the features.
-    """
-
-    def __init__(self, encoder: Encoder) -> None:
-        self.encoder = encoder
-        self._queries: dict[tuple[str, str, str], np.ndarray] = {}
-        self._options: dict[tuple[str, str, tuple[str, ...]], np.ndarray] = {}
-
-    def query(self, sample: Sample, mode: str) -> tuple[Query, np.ndarray]:
-        """The query ``sample`` asks in ``mode`` and its [Q,D] embedding.
-
-        A picture already embedded is not read again: its query comes back without the pixels,
-        which no selector reads once it has the embedding.
-        """
-        from framepick import pipeline
-
-        if mode == "image":
-            key = (self.encoder.id, "image", str(Path(sample.query_image).resolve()))
-            if key in self._queries:
-                return Query(), self._queries[key]
-            query = query_for_sample(sample, mode)
-        else:
-            query = query_for_sample(sample, mode)
-            key = (self.encoder.id, "text", query.text or "")
-            if key in self._queries:
-                return query, self._queries[key]
-        self._queries[key] = pipeline.embed_query(self.encoder, query)
-        return query, self._queries[key]
-
-    def options(self, query: Query) -> np.ndarray | None:
-        """[m,D] embeddings of the query's "question option" texts; None for a query without them."""
-        from framepick import pipeline
-
-        if not (query.text and query.text.strip() and query.options):
-            return None
-        key = (self.encoder.id, query.text, tuple(query.options))
-        if key not in self._options:
-            self._options[key] = pipeline.embed_options(self.encoder, query.text, query.options)
-        return self._options[key]
 
 
 def _remove_if_empty(out: Path) -> None:
@@ -481,50 +455,13 @@ def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
     rec.write_json_atomic(out / rec.CONFIG_FILE, config)
 
 
-def query_for_sample(sample: Sample, mode: str) -> Query:
-    """The query a method gets for ``sample`` in query ``mode`` (``text``: question and options;
-    ``image``: the picture; ``auto``: the picture where there is one, as :func:`query_used`)."""
-    mode = query_used(sample, mode) or mode
-    if mode == "image":
-        from framepick.api import read_query_image
-
-        return Query(image=read_query_image(Path(sample.query_image)))
-    if not sample.question.strip():
-        raise InvalidArgumentError(f"sample {sample.id!r} has an empty question")
-    return Query(text=sample.question.strip(), options=sample.options)
-
-
-def _answer(
-    answerer: Answerer, prepared: PreparedVideo, selection: Selection, sample: Sample, owed: dict[str, float]
-) -> Answer | None:
-    """The answerer's answer on the selected frames; None when the sample has no options to choose."""
-    if len(sample.options) < 2:
-        return None
-    if isinstance(answerer, EmbeddingAnswerer) and answerer.encoder_id in prepared.features:
-        start = time.perf_counter()
-        embeddings = prepared.features[answerer.encoder_id].embeddings[selection.positions]
-        answer = answerer.answer_embeddings(embeddings, selection.timestamps, sample.question, sample.options)
-        owed["answer"] += time.perf_counter() - start
-        return answer
-    from framepick.video.decode import VideoDecoder
-
-    start = time.perf_counter()
-    with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
-        decoded = decoder.get_frames(selection.indices)
-    owed["decode"] += time.perf_counter() - start
-    start = time.perf_counter()
-    answer = answerer.answer(decoded.frames, decoded.timestamps, sample.question, sample.options)
-    owed["answer"] += time.perf_counter() - start
-    return answer
-
-
 def _record(
     sample: Sample,
-    spec: MethodSpec,
+    label: str,
     k: int,
     mode: str,
     selection: Selection,
-    answer: Answer | None,
+    answered: Answered,
     prepared: PreparedVideo,
     *,
     encoder_id: str,
@@ -532,11 +469,12 @@ def _record(
     timings: dict[str, float],
 ) -> dict[str, Any]:
     data = selection.to_dict()
+    answer = answered.answer
     letter = None if answer is None else answer.letter
     duration = prepared.index.info.duration_seconds
     record = {
         "sample_id": sample.id,
-        "method": spec.label,
+        "method": label,
         "k": k,
         "query": mode,
         "encoder": encoder_id,
@@ -545,7 +483,9 @@ def _record(
         "frames": [{"index": f["index"], "timestamp": f["timestamp"], "score": f["score"]} for f in data["frames"]],
         "clips": data["clips"],
         "answer": letter,
-        "correct": None if letter is None or sample.answer is None else letter == sample.answer,
+        # An answer that names no option is wrong, not missing: an MLLM that rambles must not
+        # be scored on only the questions it answered cleanly.
+        "correct": None if answer is None or sample.answer is None else letter == sample.answer,
         "option_probs": None if answer is None or answer.option_probs is None else [round(p, 6) for p in answer.option_probs],
         "gold": sample.answer,
         "spans": [list(span) for span in sample.spans],
@@ -555,6 +495,9 @@ def _record(
         "timings_seconds": {key: round(float(timings.get(key, 0.0)), 6) for key in rec.TIMING_KEYS},
         "frames_sent": 0 if answer is None else len(selection),
         "near_duplicates": _near_duplicates(prepared, selection, encoder_id),
+        "answer_source": None if answer is None else answer.source,
+        "reply": None if answer is None else answer.text,
+        "answer_cached": answered.cached,
     }
     return record
 

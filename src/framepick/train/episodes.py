@@ -94,7 +94,7 @@ def build_episodes(
 
     from framepick import pipeline
     from framepick.answer.base import Answerer, OptionSimilarityAnswerer
-    from framepick.eval.runner import query_for_sample
+    from framepick.eval.queries import query_for_sample
 
     if not isinstance(answerer, OptionSimilarityAnswerer):
         name = answerer.id if isinstance(answerer, Answerer) else type(answerer).__name__
