@@ -44,15 +44,13 @@ not in the cache while offline) is a one-line :class:`~framepick.errors.Answerer
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import inspect
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -68,6 +66,7 @@ from framepick.answer.prompt import (
 from framepick.answer.reply import probs_from_letter_logits
 from framepick.errors import AnswererError, InvalidArgumentError, one_line
 from framepick.registry import register_answerer
+from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_transformers
 from framepick.types import option_letter
 
 logger = logging.getLogger(__name__)
@@ -299,36 +298,6 @@ def _needs_special_tokens(tokenizer: Any, text: str) -> bool:
 # -- loading --------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """No weight-loading bars or backend notices ("using the slow image processor") while loading:
-    they are not actionable for a framepick user. The previous settings come back afterwards."""
-    from transformers.utils import logging as hf_logging
-
-    bars_were_on = hf_logging.is_progress_bar_enabled()
-    level = hf_logging.get_verbosity()
-    hf_logging.disable_progress_bar()
-    hf_logging.set_verbosity_error()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars_were_on:
-            hf_logging.enable_progress_bar()
-
-
-def _cap_torch_threads() -> None:
-    """At most as many torch threads as CPUs this process may use (a container's affinity is often
-    far below the machine's core count torch counts); a user's OMP/MKL setting wins."""
-    import torch
-
-    if "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
-        return
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    if torch.get_num_threads() > allowed:
-        torch.set_num_threads(allowed)
-
-
 @dataclass
 class _Loaded:
     name: str
@@ -355,9 +324,9 @@ def _load(source: str, dtype: Any) -> _Loaded:
         )
     except ImportError as error:
         raise AnswererError(f"hf:{name} needs transformers >= 4.46 (pip install transformers): {one_line(error)}") from None
-    _cap_torch_threads()
+    configure_torch_threads()
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             config = AutoConfig.from_pretrained(name, **options)
     except Exception as error:
         raise AnswererError(_load_failure(name, is_path, error)) from None
@@ -370,7 +339,7 @@ def _load(source: str, dtype: Any) -> _Loaded:
     inputs, tokenizer, template = _load_inputs(name, is_path, config, options)
     dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             model = AutoModelForImageTextToText.from_pretrained(name, **{dtype_key: dtype}, **options)
     except Exception as error:
         raise AnswererError(_load_failure(name, is_path, error)) from None
@@ -421,7 +390,7 @@ def _load_inputs(name: str, is_path: bool, config: Any, options: dict[str, Any])
 
     processor_error: BaseException | None = None
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             processor = AutoProcessor.from_pretrained(name, **options)
     except Exception as error:  # ImportError: torchvision for the video processor, and the like
         processor, processor_error = None, error
@@ -430,7 +399,7 @@ def _load_inputs(name: str, is_path: bool, config: Any, options: dict[str, Any])
         template = _chat_template(name, is_path, processor, processor.tokenizer)
         return _ProcessorInputs(processor, template), processor.tokenizer, template
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             image_processor = AutoImageProcessor.from_pretrained(name, **options)
             tokenizer = AutoTokenizer.from_pretrained(name, **options)
     except Exception as error:
@@ -499,18 +468,9 @@ def _fingerprint(name: str, is_path: bool, template: str) -> str:
     for filename in WEIGHT_FILES:
         path = _model_file(name, is_path, filename)
         if path is not None:
-            digest.update(_file_ends(path))
+            digest.update(file_fingerprint(path).encode())
             break
     return digest.hexdigest()[:10]
-
-
-def _file_ends(path: Path, chunk: int = 1 << 20) -> bytes:
-    # Size and both ends: hashing a 15 GB checkpoint on every load would take a minute.
-    size = path.stat().st_size
-    with open(path, "rb") as handle:
-        head = handle.read(chunk)
-        handle.seek(max(size - chunk, 0))
-        return str(size).encode() + head + handle.read(chunk)
 
 
 def _model_file(name: str, is_path: bool, filename: str) -> Path | None:

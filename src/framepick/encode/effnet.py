@@ -34,19 +34,12 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from framepick.encode import onnxrt
-from framepick.encode._runtime import (
-    DEFAULT_BATCH_SIZE,
-    batches,
-    check_frames,
-    configure_torch_threads,
-    file_fingerprint,
-    quiet_stdout,
-    torch_device,
-)
+from framepick.encode._runtime import DEFAULT_BATCH_SIZE, batches, check_frames, torch_device
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.encode.cache import FeatureCache
 from framepick.errors import ModelError, one_line
 from framepick.registry import register_encoder
+from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_stdout
 
 if TYPE_CHECKING:
     import torch

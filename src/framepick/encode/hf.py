@@ -21,19 +21,11 @@ from typing import Any, Literal, Sequence
 
 import numpy as np
 
-from framepick.encode._runtime import (
-    DEFAULT_BATCH_SIZE,
-    batches,
-    check_frames,
-    check_texts,
-    configure_torch_threads,
-    file_fingerprint,
-    quiet_transformers,
-    torch_device,
-)
+from framepick.encode._runtime import DEFAULT_BATCH_SIZE, batches, check_frames, check_texts, torch_device
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.errors import ModelError, one_line
 from framepick.registry import register_encoder
+from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_transformers
 
 logger = logging.getLogger(__name__)
 

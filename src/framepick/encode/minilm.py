@@ -22,10 +22,11 @@ from typing import Any, Sequence
 import numpy as np
 
 from framepick.encode import onnxrt
-from framepick.encode._runtime import configure_torch_threads, file_fingerprint, quiet_transformers, torch_device
+from framepick.encode._runtime import torch_device
 from framepick.encode.base import l2_normalize
 from framepick.encode.cache import FeatureCache
 from framepick.errors import ModelError, one_line
+from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_transformers
 
 logger = logging.getLogger(__name__)
 

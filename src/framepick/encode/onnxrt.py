@@ -30,9 +30,10 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
 import numpy as np
 
-from framepick.encode._runtime import quiet_stdout, torch_device
+from framepick.encode._runtime import torch_device
 from framepick.encode.cache import FeatureCache
 from framepick.errors import InvalidArgumentError, one_line
+from framepick.runtime import quiet_stdout
 
 if TYPE_CHECKING:
     import onnxruntime
