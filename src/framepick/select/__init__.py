@@ -9,11 +9,27 @@ too) is parsed by :func:`parse_method_spec`, once, at the CLI or API edge.
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import pkgutil
 
 from framepick.errors import InvalidArgumentError
 from framepick.registry import selectors
-from framepick.select import aks, bolt, kframes, mmr, topk, uniform  # noqa: F401  (registers them)
-from framepick.select import msjoe, refocus, tspo, videoitg  # noqa: F401  (learned; torch loads only on use)
+
+
+def _import_every_selector_module() -> None:
+    """Import every public module of this package, so each selector file registers itself.
+
+    A new method is its file alone (``select/NAME.py``, plus ``policies/NAME.py`` for a learned
+    one): no list here to keep in step. Every module is torch-free (a learned selector loads its
+    policy, and torch, only when it selects), so this stays cheap.
+    """
+    for module in pkgutil.iter_modules(__path__):
+        if not module.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{module.name}")
+
+
+_import_every_selector_module()
+
 from framepick.select.base import Selector, SelectorInput, SelectorOutput, check_k
 from framepick.select.learned import LearnedSelector
 from framepick.select.spec import MethodSpec, parse_method_spec
