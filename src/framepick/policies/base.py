@@ -42,6 +42,10 @@ class Observation(NamedTuple):
     question: str = ""
     """The question text ("" for a picture-only query); only policies that read it use it."""
 
+    def to(self, device: torch.device | str) -> "Observation":
+        """The same observation with its tensors on ``device``."""
+        return Observation(self.frames.to(device), self.query.to(device), self.options.to(device), self.question)
+
 
 def make_observation(frames: Any, query: Any, options: Any = None, question: str | None = None) -> Observation:
     """Build an :class:`Observation` from arrays; a [Q,D] query is averaged into one direction.
@@ -171,7 +175,8 @@ def gumbel_top_k(logits: torch.Tensor, k: int, group: int, generator: torch.Gene
     2019), in the order they would have been drawn one by one.
     """
     k = min(k, logits.shape[-1])
-    uniform = torch.rand((group, logits.shape[-1]), generator=generator, dtype=logits.dtype)
+    # The generator lives on the CPU (one seed, the same draws on any device); the noise follows the logits.
+    uniform = torch.rand((group, logits.shape[-1]), generator=generator, dtype=logits.dtype).to(logits.device)
     gumbel = -torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))
     return torch.topk(logits.detach().unsqueeze(0) + gumbel, k, dim=-1).indices
 
@@ -182,10 +187,10 @@ def plackett_luce_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> tuple
     Returns (log-prob [G], mean entropy of the k successive draws [G]).
     """
     group, k = actions.shape
-    available = torch.ones((group, logits.shape[0]), dtype=torch.bool)
+    available = torch.ones((group, logits.shape[0]), dtype=torch.bool, device=logits.device)
     total = logits.new_zeros(group)
     entropy = logits.new_zeros(group)
-    rows = torch.arange(group)
+    rows = torch.arange(group, device=logits.device)
     expanded = logits.unsqueeze(0).expand(group, -1)
     for step in range(k):
         masked = expanded.masked_fill(~available, float("-inf"))
@@ -201,12 +206,12 @@ def plackett_luce_log_prob(logits: torch.Tensor, actions: torch.Tensor) -> tuple
     return total, entropy / max(k, 1)
 
 
-def sinusoidal_positions(length: int, dim: int) -> torch.Tensor:
+def sinusoidal_positions(length: int, dim: int, device: torch.device | str | None = None) -> torch.Tensor:
     """[length, dim] the Transformer's sine/cosine position table (Vaswani et al., 2017)."""
-    position = torch.arange(length, dtype=torch.float32).unsqueeze(1)
+    position = torch.arange(length, dtype=torch.float32, device=device).unsqueeze(1)
     half = (dim + 1) // 2
-    frequency = torch.exp(torch.arange(half, dtype=torch.float32) * (-math.log(10000.0) / max(half, 1)))
-    table = torch.zeros(length, 2 * half)
+    frequency = torch.exp(torch.arange(half, dtype=torch.float32, device=device) * (-math.log(10000.0) / max(half, 1)))
+    table = torch.zeros(length, 2 * half, device=device)
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency)
     return table[:, :dim]

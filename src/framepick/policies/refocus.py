@@ -147,8 +147,8 @@ class RefocusPolicy(SamplingPolicy):
         frames = self._check_frames(obs)
         length = frames.shape[0]
         state = obs.query.to(frames.dtype).unsqueeze(0).expand(group, -1)
-        available = torch.ones((group, length), dtype=torch.bool)
-        rows = torch.arange(group)
+        available = torch.ones((group, length), dtype=torch.bool, device=frames.device)
+        rows = torch.arange(group, device=frames.device)
         chosen: list[torch.Tensor] = []
         log_prob = frames.new_zeros(group)
         entropy = frames.new_zeros(group)
@@ -165,7 +165,7 @@ class RefocusPolicy(SamplingPolicy):
             chosen.append(action)
             available[rows, action] = False
             state = state + self.value_head(frames[action])
-        actions = torch.stack(chosen, dim=1) if chosen else torch.empty((group, 0), dtype=torch.long)
+        actions = torch.stack(chosen, dim=1) if chosen else torch.empty((group, 0), dtype=torch.long, device=frames.device)
         return actions, log_prob, entropy / max(steps, 1)
 
     def frame_scores(self, obs: Observation) -> torch.Tensor:
@@ -181,7 +181,7 @@ class RefocusPolicy(SamplingPolicy):
         check_int("k", k, low=1)
         length = self._check_frames(obs).shape[0]
         if k >= length:
-            return torch.arange(length)
+            return torch.arange(length, device=obs.frames.device)
         with torch.no_grad():
             actions, _, _ = self._rollout(obs, 1, k, lambda step, logits: logits.argmax(dim=-1))
         return torch.sort(actions[0]).values
@@ -192,7 +192,7 @@ class RefocusPolicy(SamplingPolicy):
         length = self._check_frames(obs).shape[0]
 
         def gumbel_max(step: int, logits: torch.Tensor) -> torch.Tensor:
-            uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype)
+            uniform = torch.rand(logits.shape, generator=generator, dtype=logits.dtype).to(logits.device)
             return (logits - torch.log(-torch.log(uniform.clamp(1e-20, 1.0 - 1e-7)))).argmax(dim=-1)
 
         with torch.no_grad():

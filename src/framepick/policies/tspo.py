@@ -87,8 +87,8 @@ class LocalWindowAttention(nn.Module):
         k_win = F.pad(k, (0, 0, before, after)).view(-1, self.heads, head_dim).unfold(0, self.window, 1)
         v_win = F.pad(v, (0, 0, before, after)).view(-1, self.heads, head_dim).unfold(0, self.window, 1)
         logits = torch.einsum("thd,thdw->thw", q, k_win) / head_dim**0.5
-        offsets = torch.arange(self.window) - before
-        target = torch.arange(length).unsqueeze(1) + offsets  # [T, w] source frame of each slot
+        offsets = torch.arange(self.window, device=q.device) - before
+        target = torch.arange(length, device=q.device).unsqueeze(1) + offsets  # [T, w] source frame of each slot
         valid = (target >= 0) & (target < length)
         logits = logits.masked_fill(~valid.unsqueeze(1), float("-inf"))
         weights = torch.softmax(logits, dim=-1)
@@ -123,14 +123,14 @@ class TSPOAgent(SamplingPolicy):
     def set_temperature(self, temperature: float) -> None:
         self.temperature = float(temperature)
 
-    def _positions(self, length: int) -> torch.Tensor:
+    def _positions(self, length: int, device: torch.device) -> torch.Tensor:
         # The sine table costs more than the attention itself at T = 1024; keep the longest one.
-        if self._table is None or self._table.shape[0] < length:
-            self._table = sinusoidal_positions(max(length, 256), self.config.dim)
+        if self._table is None or self._table.shape[0] < length or self._table.device != device:
+            self._table = sinusoidal_positions(max(length, 256), self.config.dim, device)
         return self._table[:length]
 
     def event_features(self, frames: torch.Tensor) -> torch.Tensor:
-        positions = self._positions(frames.shape[0])
+        positions = self._positions(frames.shape[0], frames.device)
         events = frames + self.attention(self.norm_attention(frames), positions)
         return events + self.mlp(self.norm_mlp(events))
 

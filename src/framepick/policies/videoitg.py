@@ -140,9 +140,9 @@ class VideoITGClassifier(Policy):
         self.head = nn.Sequential(nn.LayerNorm(width), nn.Linear(width, 1))
         self._table: torch.Tensor | None = None
 
-    def _positions(self, length: int) -> torch.Tensor:
-        if self._table is None or self._table.shape[0] < length:
-            self._table = sinusoidal_positions(max(length, 256), self.config.width)
+    def _positions(self, length: int, device: torch.device) -> torch.Tensor:
+        if self._table is None or self._table.shape[0] < length or self._table.device != device:
+            self._table = sinusoidal_positions(max(length, 256), self.config.width, device)
         return self._table[:length]
 
     def frame_scores(self, obs: Observation) -> torch.Tensor:
@@ -153,7 +153,7 @@ class VideoITGClassifier(Policy):
         # differ by encoder, video and query kind (~0.3 for ConSE text, ~0.8 for a picture) and vary
         # by only ~0.03 across a video's frames, too little for the classifier to pick up.
         standing = (cosine - cosine.mean()) / (cosine.var(unbiased=False) + 1e-6).sqrt()
-        frame_tokens = self.frame_in(frames) + standing.unsqueeze(1) * self.cosine_in + self._positions(frames.shape[0])
+        frame_tokens = self.frame_in(frames) + standing.unsqueeze(1) * self.cosine_in + self._positions(frames.shape[0], frames.device)
         tokens = torch.cat([self.query_in(query).unsqueeze(0), frame_tokens], dim=0)
         for block in self.blocks:
             tokens = block(tokens)
@@ -170,7 +170,8 @@ class VideoITGClassifier(Policy):
     ) -> torch.Tensor:
         """The frames spread by instruction type (Sec 3.2) from the relevance ``sigmoid(logits)``."""
         kind = self.instruction_type(obs, instruction)
-        relevance = torch.sigmoid(logits.detach()).numpy()
-        positions = spread_frames(kind, relevance, obs.frames.detach().numpy(), k, self.config.diversity_threshold)
+        # The spreading is NumPy on the host: a few hundred values, wherever the forward pass ran.
+        relevance = torch.sigmoid(logits.detach()).cpu().numpy()
+        positions = spread_frames(kind, relevance, obs.frames.detach().cpu().numpy(), k, self.config.diversity_threshold)
         return torch.as_tensor(positions, dtype=torch.long)
 

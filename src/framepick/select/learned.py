@@ -60,6 +60,7 @@ class LearnedSelector(Selector):
     def select(self, inputs: SelectorInput, k: int, rng: np.random.Generator) -> SelectorOutput:
         import torch
 
+        from framepick.device import resolve_device
         from framepick.policies.base import make_observation
 
         k = check_k(k)
@@ -71,11 +72,15 @@ class LearnedSelector(Selector):
                 f"checkpoint {self.checkpoint!r} was trained on {meta['encoder_id']!r} features, "
                 f"but the frames were embedded by {inputs.features.encoder_id!r}; pass the same --encoder"
             )
+        # The process's --device (framepick.device): the policy moves there once (the loaded
+        # policy is shared and cached per process), each observation per question.
+        device = resolve_device()
+        policy.to(device)
         obs = make_observation(
             inputs.features.embeddings, inputs.query_embedding, inputs.option_embeddings, inputs.question
-        )
+        ).to(device)
         with torch.no_grad():
             chosen, scores_t = policy.choose(obs, k, **self.policy_options())
-        positions = np.unique(chosen.numpy().astype(np.int64))
-        scores = scores_t.numpy().astype(np.float64)
+        positions = np.unique(chosen.cpu().numpy().astype(np.int64))
+        scores = scores_t.cpu().numpy().astype(np.float64)
         return SelectorOutput(positions=positions, scores=scores[positions])
