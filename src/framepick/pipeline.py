@@ -18,7 +18,7 @@ import numpy as np
 from framepick.encode.base import Encoder
 from framepick.encode.cache import FeatureCache, feature_key
 from framepick.errors import InvalidArgumentError
-from framepick.types import Candidates, Features, Query, Scene
+from framepick.types import Candidates, Features, OnCandidates, Query, Scene
 from framepick.video.candidates import GridSpec, candidate_grid
 from framepick.video.probe import VideoIndex, content_hash, probe
 
@@ -229,7 +229,7 @@ def check_damage(index: VideoIndex, wanted: np.ndarray, kept: np.ndarray | None,
 
 
 @dataclass(frozen=True, repr=False)
-class PreparedVideo:
+class PreparedVideo(OnCandidates):
     """A video probed, decoded and embedded once, ready for any number of questions and methods.
 
     What :func:`framepick.select_frames` computes before it selects, kept so that an evaluation
@@ -256,25 +256,6 @@ class PreparedVideo:
                 raise ValueError(f"{len(features)} rows of {encoder_id!r} features for {len(self.candidates)} candidates")
         if self.scenes and self.scenes[-1].end >= len(self.candidates):
             raise ValueError(f"scenes reach position {self.scenes[-1].end} of {len(self.candidates)} candidates")
-
-    @property
-    def grid(self) -> str:
-        """The grid's key (:meth:`GridSpec.key`)."""
-        return self.candidates.grid
-
-    @property
-    def indices(self) -> np.ndarray:
-        """[T] source frame indices of the candidates."""
-        return self.candidates.indices
-
-    @property
-    def timestamps(self) -> np.ndarray:
-        """[T] their presentation times in seconds."""
-        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
-
-    @property
-    def num_candidates(self) -> int:
-        return len(self.candidates)
 
     def __repr__(self) -> str:
         return (

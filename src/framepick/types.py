@@ -343,8 +343,38 @@ class Selection:
     __repr__ = _shape_repr
 
 
+class OnCandidates:
+    """``indices``, ``timestamps``, ``grid`` and ``num_candidates`` read through to ``self.candidates``.
+
+    For the types that carry one :class:`Candidates` with something per candidate (frames,
+    features, scenes): the data lives once, in the candidates; these are views. A class using it
+    checks in its ``__post_init__`` that its candidates have timestamps.
+    """
+
+    candidates: Candidates
+
+    @property
+    def indices(self) -> np.ndarray:
+        """[T] int64 source frame indices, increasing."""
+        return self.candidates.indices
+
+    @property
+    def timestamps(self) -> np.ndarray:
+        """[T] float64 presentation times in seconds."""
+        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
+
+    @property
+    def grid(self) -> str:
+        """The candidate grid's key (:meth:`GridSpec.key`)."""
+        return self.candidates.grid
+
+    @property
+    def num_candidates(self) -> int:
+        return len(self.candidates)
+
+
 @dataclass(frozen=True, repr=False)
-class VideoScenes:
+class VideoScenes(OnCandidates):
     """The scene segmentation of a video over its candidate grid (what ``video_scenes`` returns)."""
 
     candidates: Candidates
@@ -359,18 +389,6 @@ class VideoScenes:
     @property
     def video(self) -> VideoInfo:
         return self.candidates.video  # type: ignore[return-value] - checked in __post_init__
-
-    @property
-    def indices(self) -> np.ndarray:
-        return self.candidates.indices
-
-    @property
-    def timestamps(self) -> np.ndarray:
-        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
-
-    @property
-    def grid(self) -> str:
-        return self.candidates.grid
 
     def to_dict(self) -> dict[str, Any]:
         rows = []

@@ -17,7 +17,7 @@ from typing import Any, Iterator, Literal
 import numpy as np
 
 from framepick.errors import InvalidArgumentError, VideoError
-from framepick.types import Candidates, VideoInfo
+from framepick.types import Candidates, OnCandidates, VideoInfo
 from framepick.video.probe import (
     VideoIndex,
     _keyframe_before,
@@ -49,7 +49,7 @@ _MAX_SEEK_RETRIES = 2
 
 
 @dataclass(frozen=True, repr=False)
-class DecodedFrames:
+class DecodedFrames(OnCandidates):
     """Frames decoded for a request; ``failed`` lists requested indices that could not be decoded."""
 
     frames: np.ndarray
@@ -65,16 +65,6 @@ class DecodedFrames:
             raise ValueError("decoded candidates need their timestamps")
         if self.frames.shape[:1] != (len(self.candidates),):
             raise ValueError(f"{self.frames.shape[0]} frames for {len(self.candidates)} candidates")
-
-    @property
-    def indices(self) -> np.ndarray:
-        """[n] int64 frame indices of ``frames``, increasing."""
-        return self.candidates.indices
-
-    @property
-    def timestamps(self) -> np.ndarray:
-        """[n] float64 presentation times in seconds."""
-        return self.candidates.timestamps  # type: ignore[return-value] - checked in __post_init__
 
     def __len__(self) -> int:
         return len(self.candidates)
