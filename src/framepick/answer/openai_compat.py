@@ -41,7 +41,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, Answerer, AnswererOptions
+from framepick.answer.base import Answer, AnswererOptions, ChatModel
 from framepick.answer.images import DEFAULT_MAX_SIDE, jpeg_data_urls
 from framepick.answer.prompt import ImagePart, PromptTemplate, TextPart, build_parts, load_template
 from framepick.answer.reply import parse_letter, probs_from_logprobs
@@ -97,7 +97,7 @@ def parse_openai_argument(argument: str | None) -> tuple[str, str]:
     return model.strip(), url.strip().rstrip("/")
 
 
-class OpenAIAnswerer(Answerer):
+class OpenAIAnswerer(ChatModel):
     """Answers through an OpenAI-compatible server's ``/chat/completions``."""
 
     def __init__(self, config: OpenAIConfig, template: PromptTemplate | None = None) -> None:
@@ -140,15 +140,14 @@ class OpenAIAnswerer(Answerer):
             return Answer.from_probs(probs, text=text, source="logprobs")
         return Answer(letter=parse_letter(text, options), text=text, source="parsed")
 
+    def generate(self, parts: Sequence[TextPart | ImagePart], max_tokens: int) -> str:
+        body = {"model": self.config.model, "messages": self.messages(list(parts)), "temperature": 0, "max_tokens": max_tokens}
+        text, _ = _read_choice(self._complete(body), self.config)
+        return text
+
     def messages(self, parts: list[TextPart | ImagePart]) -> list[dict[str, Any]]:
         """The chat messages for ``parts``: frames become JPEG data-URL image parts."""
-        frames = [p.image for p in parts if isinstance(p, ImagePart)]
-        urls = iter(jpeg_data_urls(np.stack(frames), self.config.max_side) if frames else [])
-        content = [
-            {"type": "image_url", "image_url": {"url": next(urls)}} if isinstance(p, ImagePart)
-            else {"type": "text", "text": p.text}
-            for p in parts
-        ]
+        content = content_parts(parts, self.config.max_side)
         system = [{"role": "system", "content": self.template.system}] if self.template.system else []
         return system + [{"role": "user", "content": content}]
 
@@ -237,6 +236,18 @@ class OpenAIAnswerer(Answerer):
         served = self._listed_models()
         listing = f"; it serves: {', '.join(served)}" if served else ""
         return f"{self.config.base_url} does not serve model {self.config.model!r} (HTTP {status}: {detail}){listing}"
+
+
+def content_parts(parts: Sequence[TextPart | ImagePart], max_side: int = DEFAULT_MAX_SIDE) -> list[dict[str, Any]]:
+    """``parts`` as the content parts of an OpenAI chat message: text parts, and frames as JPEG
+    data-URL ``image_url`` parts fitted to ``max_side`` (encoded together, on a few threads)."""
+    frames = [p.image for p in parts if isinstance(p, ImagePart)]
+    urls = iter(jpeg_data_urls(np.stack(frames), max_side) if frames else [])
+    return [
+        {"type": "image_url", "image_url": {"url": next(urls)}} if isinstance(p, ImagePart)
+        else {"type": "text", "text": p.text}
+        for p in parts
+    ]
 
 
 def _read_choice(reply: dict[str, Any], config: OpenAIConfig) -> tuple[str, list[Any] | None]:

@@ -143,13 +143,21 @@ def build_parts(
     processor that pads an odd frame count by repeating the last one would show the model a frame
     that was not chosen).
     """
+    parts = frame_parts(template, frames, timestamps)  # checks the frames first
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidArgumentError("the question must be a non-empty string")
+    return parts + [TextPart(question_block(template, question, options))]
+
+
+def frame_parts(template: PromptTemplate, frames: np.ndarray, timestamps: Sequence[float] | None) -> list[Part]:
+    """Label + image per frame, in the order given, without the question block: what
+    :func:`build_parts` puts first, and what ``framepick serve`` puts where a request's video was
+    (the client's own words stay around it)."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise InvalidArgumentError(f"frames must be [n,H,W,3] uint8 RGB, got {frames.shape} {frames.dtype}")
     if timestamps is not None and len(timestamps) != frames.shape[0]:
         raise InvalidArgumentError(f"{len(timestamps)} timestamps for {frames.shape[0]} frames")
-    if not isinstance(question, str) or not question.strip():
-        raise InvalidArgumentError("the question must be a non-empty string")
     parts: list[Part] = []
     for i, frame in enumerate(frames):
         seconds = None if timestamps is None else float(timestamps[i])
@@ -160,7 +168,6 @@ def build_parts(
         )
         parts.append(TextPart(label))
         parts.append(ImagePart(frame, seconds))
-    parts.append(TextPart(question_block(template, question, options)))
     return parts
 
 
