@@ -192,6 +192,7 @@ def select_prepared(
     option_embeddings: np.ndarray | None = None,
     seed: int = 0,
     method_params: Mapping[str, Any] | None = None,
+    clips: Sequence[Clip] | None = None,
 ) -> Selection:
     """:func:`select_frames` on a :class:`~framepick.pipeline.PreparedVideo`: no probe, decode or embed.
 
@@ -203,7 +204,8 @@ def select_prepared(
     Given the same inputs, the selection equals :func:`select_frames`' (timings aside: they
     hold only the query embedding, as ``encode``, and the selection). ``method`` is a name with
     ``method_params`` or a built :class:`~framepick.select.base.Selector`; a caller selecting many
-    times builds it once and passes the object.
+    times builds it once and passes the object. ``clips`` are key clips over the candidates for
+    methods that take them (``kframes``: a clip predictor's output, e.g. :mod:`framepick.clip_model`).
     """
     from framepick.select.base import check_k
 
@@ -211,7 +213,7 @@ def select_prepared(
     name, selector = _selector(method, method_params)
     return _select_prepared(
         prepared, k, name, selector, encoder=encoder, query=query, query_embedding=query_embedding,
-        option_embeddings=option_embeddings, seed=seed,
+        option_embeddings=option_embeddings, seed=seed, clips=clips,
     )
 
 
@@ -226,6 +228,7 @@ def _select_prepared(
     query_embedding: np.ndarray | None = None,
     option_embeddings: np.ndarray | None = None,
     seed: int,
+    clips: Sequence[Clip] | None = None,
 ) -> Selection:
     """The one place a selector runs on a prepared video (``k`` already checked); ``name`` names
     the method in the selection and in errors."""
@@ -274,6 +277,7 @@ def _select_prepared(
         candidates=prepared.candidates,
         option_embeddings=option_embeddings,
         question=query.text,
+        clips=None if clips is None else tuple(clips),
     )
     start = time.perf_counter()
     output = selector.select(inputs, k, np.random.default_rng(seed))

@@ -8,7 +8,9 @@ What an answerer can do beyond that is a type, not an attribute to probe for:
 - :class:`EmbeddingAnswerer`: answers from frame embeddings its own encoder made, so an
   evaluation answers from the features it has cached instead of decoding the chosen frames;
 - :class:`OptionSimilarityAnswerer`: moreover its answer on any set of frames is a function of one
-  option-to-frame similarity table, so training computes the table once per question.
+  option-to-frame similarity table, so training computes the table once per question;
+- :class:`ChatModel`: an MLLM that writes free text for any prompt of text and image parts, which
+  the papers' MLLM-side stages need (K-frames' clip predictor asks for key clips, not an option).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from framepick.types import option_letter
 
 if TYPE_CHECKING:
+    from framepick.answer.prompt import Part
     from framepick.encode.base import Encoder
 
 
@@ -131,3 +134,11 @@ class OptionSimilarityAnswerer(EmbeddingAnswerer):
     @abstractmethod
     def probs_from_similarity(self, similarity: np.ndarray) -> np.ndarray:
         """[m] option probabilities from the [m,n'] columns of :meth:`option_similarity` for the chosen frames."""
+
+
+class ChatModel(Answerer):
+    """An answerer that is a real MLLM: it also writes text for any prompt of text and image parts."""
+
+    @abstractmethod
+    def generate(self, parts: Sequence[Part], max_tokens: int) -> str:
+        """The model's reply (greedy: temperature 0) to one user turn made of ``parts``."""

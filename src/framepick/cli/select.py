@@ -61,6 +61,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=0,
         help="whether clip frame numbers in --clips count from 0 or 1 (default 0, as K-frames' prompts number frames)",
     )
+    clip_model = parser.add_argument_group("K-frames with an MLLM clip predictor (paper 000)")
+    clip_model.add_argument(
+        "--clip-model", metavar="SPEC",
+        help="with --method kframes: an MLLM (hf:HUB_ID_OR_DIR or openai:MODEL@URL) names the key clips; "
+        "an unusable reply falls back to similarity clips, and the output says so",
+    )
+    clip_model.add_argument("--clip-frames", type=int, default=64, metavar="N",
+                            help="frames the clip model is shown, evenly spaced over the candidates (default 64)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here instead of stdout")
     parser.add_argument("--frames-dir", metavar="DIR", help="write the chosen frames as JPEGs named by timestamp")
     parser.add_argument("--sheet", metavar="FILE.jpg", help="write one contact sheet of the chosen frames")
@@ -80,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
             "give exactly one of VIDEO, --scores FILE or --clips FILE"
             + (f" (got {' and '.join(sources)})" if sources else "")
         )
+    if args.video is None and args.clip_model:
+        raise InvalidArgumentError("--clip-model looks at the video's frames; it needs a VIDEO")
     if args.video is None and (args.frames_dir or args.sheet):
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
     _check_paths_and_text(args)
@@ -117,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         selection = api.select_from_clips(
             clips, args.candidates, args.k, mode=mode, seed=args.seed, method_params=params
         )
+    elif args.clip_model:
+        selection = _select_with_clip_model(args, method, params)
     else:
         select = functools.partial(
             api.select_frames,
@@ -148,6 +160,25 @@ def run(args: argparse.Namespace) -> int:
 
     _write_outputs(args, selection, frames)
     return 0
+
+
+def _select_with_clip_model(args: argparse.Namespace, method: str | None, params: dict):
+    from framepick.answer.base import AnswererOptions
+    from framepick.clip_model import select_with_clip_model
+
+    if method not in (None, "kframes") or params.get("dedup") not in (None, False):
+        raise InvalidArgumentError(f"--clip-model predicts K-frames' key clips; it goes with --method kframes, not {args.method!r}")
+    if not args.question or args.query_image:
+        raise InvalidArgumentError("--clip-model needs a text question (-q) and no --query-image")
+    if args.clip_frames < 1:
+        raise InvalidArgumentError(f"--clip-frames must be a positive integer, got {args.clip_frames}")
+    return select_with_clip_model(
+        args.video, args.question, args.k, clip_model=args.clip_model, shown=args.clip_frames,
+        encoder=args.encoder, candidates=args.candidates, fps=args.fps, max_candidates=args.max_candidates,
+        keyframes_only=args.keyframes, method_params=params,
+        options=AnswererOptions(device=args.device, dtype=args.dtype), cache=cache_from_args(args),
+        allow_damaged=args.allow_damaged, progress=progress_from_args(args),
+    )
 
 
 def _check_paths_and_text(args: argparse.Namespace) -> None:

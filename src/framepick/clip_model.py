@@ -1,0 +1,227 @@
+"""K-frames as the paper runs it: an MLLM names the query's key clips, then any k frames come from them.
+
+Paper 000 (K-frames), Sec. 3 and Appendix D: the clip predictor sees the video's frames with two
+temporal prompts, the **visual prompt** (each frame's index t rendered onto the frame) and the
+**textual prompt** (a line before each frame's visual tokens), and the Fig. 14 instruction; it
+answers with clips ``<time>frames s-e, P1,</time><reason>..</reason>`` (or the plainer
+``s-e, P1, reason`` lines the instruction asks for). The existing parser
+(:func:`framepick.select.clips_io.parse_clips_text`) reads them and the Appendix D.2 sampling
+(:class:`framepick.select.kframes.KFramesSelector`) picks any k frames.
+
+Choices the paper leaves open, made here:
+
+- **What the predictor sees.** At most ``shown`` frames (default 64), evenly spaced over the
+  candidate grid and numbered 0..n-1 in both prompts: an MLLM's context holds tens of frames,
+  not a 256-candidate grid, and the paper's own model is fed a sampled video. A clip over shown
+  frames ``a..b`` covers the candidates from shown frame a up to (not including) shown frame b+1:
+  the candidates between two shown frames belong to the scene the model saw around them.
+- **The index drawn on the frame**: white digits on a black box in the top-left corner, about a
+  tenth of the frame's height tall (Number-It style, the prior work the paper follows).
+- **When the reply cannot be used** (no clip parses, a clip outside the shown frames, an empty
+  reply, a server error), the clips come from the scenes scored by similarity (framepick's
+  stand-in, :func:`framepick.select.kframes.clips_from_scenes`, what ``kframes`` does without a
+  model) and the selection says so in its
+  ``params``: ``clip_source`` is ``similarity`` with ``clip_fallback`` the reason. Never silently.
+- The reply is cached like an answer (the model's id, the video, the shown frames, the question),
+  so asking again costs no model call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from framepick.answer.base import Answer, AnswererOptions, ChatModel
+from framepick.answer.cache import AnswerCache, answer_key
+from framepick.answer.prompt import ImagePart, Part, TextPart
+from framepick.api import feature_cache, select_prepared
+from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.select.clips_io import parse_clips_text
+from framepick.types import Clip, Query, Selection
+
+INSTRUCTION = (
+    "You are a Video Analyst. Given a video and a question, you need to segment the video into scenes and "
+    "select the segments helpful to answer the question. For each segment, add a relevance tag and a brief "
+    "reason:\n- P1 = directly answers\n- P2 = strongly supports\n"
+    "Return segments in chronological order as start_idx-end_idx, P1|P2, short reason."
+)
+"""The paper's Fig. 14 instruction, word for word."""
+PROMPT_VERSION = "kframes-fig14-v1"
+"""Names the prompt in the reply cache: change the words, change this."""
+DEFAULT_SHOWN = 64
+MAX_REPLY_TOKENS = 512
+
+
+@dataclass(frozen=True)
+class ClipPrediction:
+    """Key clips over the candidates, where they came from, and the model's raw reply."""
+
+    clips: tuple[Clip, ...]
+    source: str
+    """``mllm`` or ``similarity`` (the fallback)."""
+    fallback: str | None = None
+    """Why the model's clips were not used; None when they were."""
+    reply: str | None = None
+    cached: bool = False
+
+
+def shown_positions(num_candidates: int, shown: int) -> np.ndarray:
+    """Candidate positions of the frames the model sees: all when few, else ``shown`` evenly spaced."""
+    if shown < 1:
+        raise InvalidArgumentError(f"the clip model must be shown at least 1 frame, got {shown}")
+    if num_candidates <= shown:
+        return np.arange(num_candidates, dtype=np.int64)
+    return np.unique(np.round(np.linspace(0, num_candidates - 1, shown)).astype(np.int64))
+
+
+def render_index(frame: np.ndarray, number: int) -> np.ndarray:
+    """The visual prompt: ``number`` drawn in the frame's top-left corner, white on black."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    image = Image.fromarray(np.ascontiguousarray(frame), mode="RGB")
+    size = max(10, image.height // 10)
+    try:
+        font = ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has one fixed-size default font
+        font = ImageFont.load_default()
+    draw = ImageDraw.Draw(image)
+    text = str(number)
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    pad = max(2, size // 5)
+    draw.rectangle((0, 0, right - left + 2 * pad, bottom - top + 2 * pad), fill=(0, 0, 0))
+    draw.text((pad - left, pad - top), text, fill=(255, 255, 255), font=font)
+    return np.asarray(image)
+
+
+def prompt_parts(frames: np.ndarray, question: str) -> list[Part]:
+    """The user turn: per frame its textual prompt and the frame with its index drawn on, then
+    the Fig. 14 instruction and the question."""
+    parts: list[Part] = []
+    for number, frame in enumerate(frames):
+        parts.append(TextPart(f"Frame {number}:"))
+        parts.append(ImagePart(render_index(frame, number), None))
+    parts.append(TextPart(f"{INSTRUCTION}\nQuestion: {question.strip()}"))
+    return parts
+
+
+def clips_on_candidates(clips: tuple[Clip, ...], shown: np.ndarray, num_candidates: int) -> tuple[Clip, ...]:
+    """Clips over shown frames ``0..n-1`` as clips over candidate positions (module docstring)."""
+    ends = np.append(shown[1:] - 1, num_candidates - 1)  # the last candidate each shown frame stands for
+    return tuple(
+        replace(clip, start_index=int(shown[clip.start_index]), end_index=int(ends[clip.end_index]))
+        for clip in clips
+    )
+
+
+def predict_clips(
+    model: ChatModel,
+    frames: np.ndarray,
+    shown: np.ndarray,
+    num_candidates: int,
+    question: str,
+    *,
+    cache: AnswerCache | None = None,
+    video_hash: str = "",
+    shown_indices: np.ndarray | None = None,
+) -> ClipPrediction | str:
+    """The model's key clips over the candidates, or the reason they cannot be had (a string)."""
+    key = None
+    if cache is not None and video_hash and shown_indices is not None:
+        key = answer_key(f"{model.id}:{PROMPT_VERSION}", video_hash, shown_indices, question, [])
+    cached = cache.get(key) if key is not None else None
+    if cached is not None:
+        reply = cached.text or ""
+    else:
+        try:
+            reply = model.generate(prompt_parts(frames, question), MAX_REPLY_TOKENS)
+        except FramepickError as exc:  # a server error: the fallback, said in the output
+            return f"the clip model failed: {exc}"
+        if key is not None:
+            cache.put(key, Answer(letter=None, text=reply))
+    if not reply.strip():
+        return "the clip model's reply was empty"
+    try:
+        clips = parse_clips_text(reply, num_candidates=len(shown))
+    except InvalidArgumentError as exc:
+        return f"the clip model's reply has no usable clips ({exc})"
+    if not clips:
+        return "the clip model named no P1 or P2 clip"
+    return ClipPrediction(clips_on_candidates(clips, shown, num_candidates), "mllm", reply=reply, cached=cached is not None)
+
+
+def select_with_clip_model(
+    video: str | Path,
+    question: str,
+    k: int,
+    *,
+    clip_model: str | ChatModel,
+    shown: int = DEFAULT_SHOWN,
+    encoder: str = "auto",
+    candidates: int | None = 256,
+    fps: float | None = None,
+    max_candidates: int | None = None,
+    keyframes_only: bool = False,
+    method_params: Mapping[str, Any] | None = None,
+    options: AnswererOptions | None = None,
+    cache: bool | str | Path = True,
+    allow_damaged: bool = False,
+    progress: bool = False,
+) -> Selection:
+    """K-frames with an MLLM clip predictor: ``framepick select --method kframes --clip-model SPEC``.
+
+    ``clip_model`` is an answerer spec that names an MLLM (``hf:...``, ``openai:...``) or a built
+    :class:`~framepick.answer.base.ChatModel`. The selection's ``params`` say where the clips came
+    from (``clip_source``), why the model's were not used (``clip_fallback``), and its ``clips``
+    carry each clip's reason as the model wrote it.
+    """
+    from framepick import pipeline
+    from framepick.answer import load_answerer
+    from framepick.encode import load_encoder, resolve_auto
+    from framepick.select.kframes import KFramesSelector
+    from framepick.video.candidates import GridSpec
+    from framepick.video.decode import VideoDecoder
+
+    if not isinstance(question, str) or not question.strip():
+        raise InvalidArgumentError("K-frames' clip model needs a non-empty question")
+    model = load_answerer(clip_model, options) if isinstance(clip_model, str) else clip_model
+    if not isinstance(model, ChatModel):
+        raise InvalidArgumentError(
+            f"--clip-model must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', clip_model)!r}"
+        )
+    selector = KFramesSelector(**dict(method_params or {}))
+    store = feature_cache(cache)
+    encoder_obj = load_encoder(resolve_auto(need_text=True) if encoder == "auto" else encoder)
+    grid = GridSpec(count=None if fps is not None else candidates, fps=fps, max_candidates=max_candidates,
+                    keyframes_only=keyframes_only)
+    prepared = pipeline.prepare_video(video, grid, [encoder_obj], scenes=True, cache=store,
+                                      allow_damaged=allow_damaged, progress=progress)
+    positions = shown_positions(prepared.num_candidates, shown)
+    start = time.perf_counter()
+    with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
+        decoded = decoder.get_frames(prepared.candidates.take(positions))
+    kept = np.searchsorted(prepared.indices, decoded.indices)  # frames that failed drop out
+    decode_seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    predicted = predict_clips(
+        model, decoded.frames, kept, prepared.num_candidates, question,
+        cache=None if store is None else AnswerCache(store), video_hash=prepared.index.info.content_hash,
+        shown_indices=decoded.indices,
+    )
+    model_seconds = time.perf_counter() - start
+    # Without the model's clips the selector makes its own from the scenes and the query similarity.
+    prediction = ClipPrediction((), "similarity", fallback=predicted) if isinstance(predicted, str) else predicted
+    selection = select_prepared(
+        prepared, k, method=selector, encoder=encoder_obj, query=Query(text=question.strip()),
+        clips=prediction.clips or None,
+    )
+    params = {**selection.params, "clip_model": model.id, "clip_source": prediction.source,
+              "clip_fallback": prediction.fallback, "clip_frames_shown": int(len(kept)),
+              "clip_reply_cached": prediction.cached}
+    timings = {**prepared.timings, **selection.timings}
+    timings["decode"] = timings.get("decode", 0.0) + decode_seconds
+    timings["clip_model"] = model_seconds
+    return replace(selection, params=params, timings=timings)
