@@ -42,24 +42,37 @@ class Timer:
         return {"probe": self.probe, "decode": self.decode, "encode": self.encode, "select": self.select}
 
 
+def index_key(content_hash: str) -> str:
+    """The cache key of a video's index (:func:`open_video`), by the content it indexes."""
+    # v2: indexes of packed-B-frame files made before v2 matched frames by the wrong stamps.
+    return f"index-v2-{content_hash}"
+
+
+def cached_index(cache: FeatureCache, path: str | Path, content_hash: str) -> VideoIndex | None:
+    """The index of the video with ``content_hash`` from the cache, named ``path``; None on a miss."""
+    key = index_key(content_hash)
+    arrays = cache.get(key)
+    if arrays is None:
+        return None
+    try:
+        index = VideoIndex.from_arrays(arrays)
+    except (KeyError, ValueError) as exc:  # an entry from an older layout: rebuild it
+        logger.debug("rebuilding cached index %s: %s", key, exc)
+        return None
+    # The cache is keyed by content, so the same bytes may live under another name.
+    return replace(index, info=replace(index.info, path=str(path)))
+
+
 def open_video(path: str | Path, cache: FeatureCache | None) -> VideoIndex:
     """Probe a video once; later calls on the same content read the index from the cache."""
     path = Path(path)
     if cache is None or not path.is_file():
         return probe(path)  # probe names what is wrong with a missing path
-    # v2: indexes of packed-B-frame files made before v2 matched frames by the wrong stamps.
-    key = f"index-v2-{content_hash(path)}"
-    arrays = cache.get(key)
-    if arrays is not None:
-        try:
-            index = VideoIndex.from_arrays(arrays)
-        except (KeyError, ValueError) as exc:  # an entry from an older layout: rebuild it
-            logger.debug("rebuilding cached index %s: %s", key, exc)
-        else:
-            # The cache is keyed by content, so the same bytes may live under another name.
-            return replace(index, info=replace(index.info, path=str(path)))
-    index = probe(path)
-    cache.put(key, index.to_arrays())
+    digest = content_hash(path)
+    index = cached_index(cache, path, digest)
+    if index is None:
+        index = probe(path)
+        cache.put(index_key(digest), index.to_arrays())
     return index
 
 
@@ -120,8 +133,15 @@ def embed_candidates(
     timer: Timer,
     *,
     progress: bool = False,
+    batch_size: int | None = None,
 ) -> dict[str, FrameRows]:
-    """Features of the candidates for each extractor, decoding at most once for all cache misses."""
+    """Features of the candidates for each extractor, decoding at most once for all cache misses.
+
+    Misses are decoded a batch at a time (:func:`framepick.video.batches.decode_batches`, default
+    :data:`~framepick.video.batches.DEFAULT_BATCH_FRAMES` frames) and every extractor embeds a
+    batch before the next is decoded: memory follows the batch, not the number of candidates.
+    """
+    from framepick.video.batches import DEFAULT_BATCH_FRAMES, decode_batches
     from framepick.video.decode import VideoDecoder
 
     found: dict[str, FrameRows] = {}
@@ -138,25 +158,60 @@ def embed_candidates(
         return found
 
     short_side = max(extractor.input_size for extractor, _ in missing)
-    start = time.perf_counter()
-    with VideoDecoder(index.info.path, index=index) as decoder:
-        decoded = decoder.get_frames(candidates, short_side=short_side, progress=progress)
-    timer.decode += time.perf_counter() - start
+    parts: dict[str, list[np.ndarray]] = {extractor.id: [] for extractor, _ in missing}
+    kept: list[np.ndarray] = []
+    bar = _frames_bar(progress, len(candidates), Path(index.info.path).name)
+    try:
+        with VideoDecoder(index.info.path, index=index) as decoder:
+            size = batch_size or DEFAULT_BATCH_FRAMES
+            batches = decode_batches(decoder, candidates, short_side=short_side, batch_size=size)
+            while True:
+                start = time.perf_counter()
+                batch = next(batches, None)
+                timer.decode += time.perf_counter() - start
+                if batch is None:
+                    break
+                for extractor, _ in missing:
+                    start = time.perf_counter()
+                    parts[extractor.id].append(extractor.encode_images(batch.frames))
+                    timer.encode += time.perf_counter() - start
+                kept.append(batch.indices)
+                if bar is not None:
+                    bar.update(len(batch))
+    finally:
+        if bar is not None:
+            bar.close()
 
+    decoded = candidates.restrict_to(np.concatenate(kept))
     for extractor, key in missing:
-        start = time.perf_counter()
-        embeddings = extractor.encode_images(decoded.frames, progress=progress)
-        timer.encode += time.perf_counter() - start
-        rows = FrameRows(decoded.candidates, Features(embeddings, None, extractor.id))
+        rows = FrameRows(decoded, Features(np.concatenate(parts[extractor.id]), None, extractor.id))
         if cache is not None:
-            # The entry keeps its timestamps although reads take them from the grid: the layout
-            # stays the one older versions wrote and read.
-            cache.put(
-                key,
-                {"embeddings": rows.features.embeddings, "timestamps": decoded.timestamps, "indices": decoded.indices},
-            )
+            store_rows(cache, key, rows)
         found[extractor.id] = rows
     return found
+
+
+def store_rows(cache: FeatureCache, key: str, rows: FrameRows) -> None:
+    """Write one extractor's rows as the entry :func:`embed_candidates` reads back under ``key``."""
+    # The entry keeps its timestamps although reads take them from the grid: the layout stays the
+    # one older versions wrote and read.
+    cache.put(
+        key,
+        {
+            "embeddings": rows.features.embeddings,
+            "timestamps": rows.candidates.timestamps,
+            "indices": rows.candidates.indices,
+        },
+    )
+
+
+def _frames_bar(enabled: bool, total: int, name: str):
+    """One bar over the candidates as they are decoded and embedded, or None."""
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"embed {name}", unit="frame", leave=False)
 
 
 def _cached_rows(arrays: dict[str, np.ndarray], candidates: Candidates, encoder_id: str, dim: int) -> FrameRows | None:
