@@ -20,6 +20,7 @@ _EXPORTS = {
     "select_frames": "framepick.api",
     "select_from_scores": "framepick.api",
     "select_from_clips": "framepick.api",
+    "select_from_features": "framepick.api",
     "video_scenes": "framepick.api",
     "list_methods": "framepick.api",
     "list_encoders": "framepick.api",
@@ -43,6 +44,7 @@ if TYPE_CHECKING:  # pragma: no cover
         list_methods,
         select_frames,
         select_from_clips,
+        select_from_features,
         select_from_scores,
         video_scenes,
     )

@@ -334,6 +334,48 @@ def select_from_scores(
     )
 
 
+def select_from_features(
+    frames: np.ndarray,
+    query: np.ndarray | None,
+    k: int,
+    *,
+    method: str | Selector = DEFAULT_METHOD,
+    timestamps: np.ndarray | Sequence[float] | None = None,
+    options: np.ndarray | None = None,
+    question: str | None = None,
+    seed: int = 0,
+    method_params: Mapping[str, Any] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Selection:
+    """Run any method on your own embeddings: ``frames`` [T,D], ``query`` [D] or [Q,D]; no video.
+
+    Rows may have any norm (they are L2-normalised; their norms are kept for models trained on
+    raw features). ``index`` and ``position`` in the selection are rows; ``timestamps`` [T] give
+    the rows' times. ``options`` [m,D] are option embeddings for option-aware methods, ``question``
+    the question's words for methods that read them. What each method does without a video, scenes
+    for ``kframes`` included: :mod:`framepick.own_features`. ``names`` says what errors call the
+    arrays (``{"frames": "--features F.npy"}``; default: the argument names).
+    """
+    from framepick.own_features import selector_input
+    from framepick.select.base import check_k
+    from framepick.types import GIVEN_ENCODER_ID
+
+    k = check_k(k)
+    name, selector = _selector(method, method_params)
+    check_has_checkpoint(selector)
+    inputs = selector_input(
+        selector, name, frames, query, timestamps=timestamps, options=options, question=question, names=dict(names or {})
+    )
+    start = time.perf_counter()
+    output = selector.select(inputs, k, np.random.default_rng(seed))
+    elapsed = time.perf_counter() - start
+    return _to_selection(
+        output, inputs.candidates, k=k, method=name, encoder=GIVEN_ENCODER_ID, question=inputs.question,
+        params={**selector.params(), "seed": seed},
+        timings={"probe": 0.0, "decode": 0.0, "encode": 0.0, "select": elapsed},
+    )
+
+
 def select_from_clips(
     clips: Sequence[Clip],
     num_candidates: int,

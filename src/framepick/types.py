@@ -139,6 +139,12 @@ class Candidates:
     __repr__ = _shape_repr
 
 
+GIVEN_ENCODER_ID = "given"
+"""The ``encoder_id`` of features a user brings (``framepick select --features``): no encoder of
+framepick's made them, so a learned checkpoint cannot check them against its own encoder; the
+user vouches for them (their width is still checked)."""
+
+
 @dataclass(frozen=True, repr=False)
 class Features:
     """Per-candidate embeddings from one encoder, L2-normalised."""
@@ -152,6 +158,11 @@ class Features:
     belong to (``PreparedVideo.candidates``), which hold the times once.
     """
     encoder_id: str
+    """The encoder that made the rows (:data:`GIVEN_ENCODER_ID` for a user's own features)."""
+    norms: np.ndarray | None = None
+    """[T] each row's L2 norm before it was normalised, when known (CLIP/SigLIP encoders and
+    user-given features keep it): ``embeddings * norms[:, None]`` are the encoder's raw outputs,
+    which a model trained on raw features needs (the TSPO authors' released agent)."""
 
     def __post_init__(self) -> None:
         emb = np.asarray(self.embeddings, dtype=np.float32)
@@ -165,9 +176,25 @@ class Features:
             if ts.shape[0] != emb.shape[0]:
                 raise ValueError(f"{ts.shape[0]} timestamps for {emb.shape[0]} embeddings")
             object.__setattr__(self, "timestamps", ts)
+        if self.norms is not None:
+            norms = _as_1d("norms", self.norms, np.float32)
+            if norms.shape[0] != emb.shape[0] or not np.all(np.isfinite(norms)) or np.any(norms < 0):
+                raise ValueError(f"norms must be {emb.shape[0]} finite values >= 0, got shape {norms.shape}")
+            object.__setattr__(self, "norms", norms)
 
     def __len__(self) -> int:
         return int(self.embeddings.shape[0])
+
+    def rows(self, keep: np.ndarray) -> Features:
+        """The rows at ``keep`` (a mask or positions), with their norms."""
+        return Features(
+            self.embeddings[keep], None if self.timestamps is None else self.timestamps[keep],
+            self.encoder_id, None if self.norms is None else self.norms[keep],
+        )
+
+    def raw(self) -> np.ndarray:
+        """[T,D] the rows at their original norms (the unit rows when the norms are unknown)."""
+        return self.embeddings if self.norms is None else self.embeddings * self.norms[:, None]
 
     __repr__ = _shape_repr
 

@@ -23,8 +23,11 @@ from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
 Choose K frames of VIDEO for a question and print them as JSON.
-Without a video: --scores FILE runs a score-based method on one score per candidate, and
---clips FILE --candidates N runs K-frames any-k sampling on key clips."""
+Without a video: --scores FILE runs a score-based method on one score per candidate,
+--clips FILE --candidates N runs K-frames any-k sampling on key clips, and
+--features FRAMES.npy --query-features QUERY.npy runs any method on your own embeddings
+([T,D] and [D] or [Q,D], any norm: rows are L2-normalised; .npy or a one-array .npz); "index"
+is then the row. Without pixels, kframes cuts scenes where consecutive rows differ."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -69,6 +72,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     clip_model.add_argument("--clip-frames", type=int, default=64, metavar="N",
                             help="frames the clip model is shown, evenly spaced over the candidates (default 64)")
+    own = parser.add_argument_group("your own embeddings (instead of VIDEO)")
+    own.add_argument("--features", metavar="FRAMES.npy", help="[T,D] frame embeddings, one row per candidate")
+    own.add_argument("--query-features", metavar="QUERY.npy", help="[D] or [Q,D] query embedding, in the frames' space")
+    own.add_argument("--option-features", metavar="OPTIONS.npy", help="[m,D] option embeddings (option-aware methods: msjoe)")
+    own.add_argument("--timestamps", metavar="TS.npy", help="[T] seconds of the rows (default: none)")
     parser.add_argument("-o", "--output", metavar="FILE", help="write the JSON here instead of stdout")
     parser.add_argument("--frames-dir", metavar="DIR", help="write the chosen frames as JPEGs named by timestamp")
     parser.add_argument("--sheet", metavar="FILE.jpg", help="write one contact sheet of the chosen frames")
@@ -82,12 +90,14 @@ def run(args: argparse.Namespace) -> int:
     from framepick.select.spec import parse_method_spec
 
     finish_grid_args(args)
-    sources = [name for name, value in (("VIDEO", args.video), ("--scores", args.scores), ("--clips", args.clips)) if value]
+    given = (("VIDEO", args.video), ("--scores", args.scores), ("--clips", args.clips), ("--features", args.features))
+    sources = [name for name, value in given if value]
     if len(sources) != 1:
         raise InvalidArgumentError(
-            "give exactly one of VIDEO, --scores FILE or --clips FILE"
+            "give exactly one of VIDEO, --scores FILE, --clips FILE or --features FILE"
             + (f" (got {' and '.join(sources)})" if sources else "")
         )
+    _check_own_feature_flags(args)
     if args.video is None and args.clip_model:
         raise InvalidArgumentError("--clip-model looks at the video's frames; it needs a VIDEO")
     if args.video is None and (args.frames_dir or args.sheet):
@@ -115,6 +125,8 @@ def run(args: argparse.Namespace) -> int:
         selection = api.select_from_scores(
             scores, args.k, method=method or "topk", seed=args.seed, method_params=params
         )
+    elif args.features:
+        selection = _select_from_own_features(args, method or api.DEFAULT_METHOD, params)
     elif args.clips:
         from framepick.select.clips_io import read_clips
 
@@ -186,7 +198,11 @@ def _check_paths_and_text(args: argparse.Namespace) -> None:
     check_text(args.question, "--question")
     for option in args.option:
         check_text(option, "--option")
-    inputs = {"VIDEO": args.video, "--scores": args.scores, "--clips": args.clips, "--query-image": args.query_image}
+    inputs = {
+        "VIDEO": args.video, "--scores": args.scores, "--clips": args.clips, "--query-image": args.query_image,
+        "--features": args.features, "--query-features": args.query_features,
+        "--option-features": args.option_features, "--timestamps": args.timestamps,
+    }
     for flag, path in inputs.items():
         check_input_file(path, flag)
     check_outputs({"-o": args.output, "--sheet": args.sheet, "--frames-dir": args.frames_dir}, inputs,
@@ -195,6 +211,44 @@ def _check_paths_and_text(args: argparse.Namespace) -> None:
         from framepick.export import sheet_format
 
         sheet_format(Path(args.sheet))
+
+
+def _check_own_feature_flags(args: argparse.Namespace) -> None:
+    """The embedding flags go with --features, and the flags that need pixels or an encoder do not."""
+    if not args.features:
+        extra = [f for f, v in (("--query-features", args.query_features), ("--option-features", args.option_features),
+                                ("--timestamps", args.timestamps)) if v]
+        if extra:
+            raise InvalidArgumentError(f"{', '.join(extra)} go with --features FRAMES.npy")
+        return
+    if args.query_image or args.option:
+        flag = "--query-image" if args.query_image else "--option"
+        raise InvalidArgumentError(
+            f"{flag} needs an encoder, and --features has none: give the embedding (--query-features / --option-features)"
+        )
+    if args.encoder != "auto":
+        raise InvalidArgumentError("--encoder embeds video frames; with --features the rows are already embeddings")
+    if args.candidates_given:
+        raise InvalidArgumentError("--candidates describes a video's grid; with --features every row is a candidate")
+
+
+def _select_from_own_features(args: argparse.Namespace, method: str, params: dict):
+    from framepick import api
+    from framepick.own_features import read_array
+
+    def array(flag: str, path: str | None):
+        return None if path is None else read_array(Path(path), flag)
+
+    frames = array("--features", args.features)
+    names = {"frames": f"--features {args.features!r}", "query": f"--query-features {args.query_features!r}",
+             "options": f"--option-features {args.option_features!r}", "timestamps": f"--timestamps {args.timestamps!r}"}
+    if args.query_features is None:
+        names["query"] = "--query-features QUERY.npy"
+    return api.select_from_features(
+        frames, array("--query-features", args.query_features), args.k, method=method,
+        timestamps=array("--timestamps", args.timestamps), options=array("--option-features", args.option_features),
+        question=args.question, seed=args.seed, method_params=params, names=names,
+    )
 
 
 def _write_outputs(args: argparse.Namespace, selection, frames=None) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 
 from framepick.errors import InvalidArgumentError
 from framepick.select.base import Need, Selector, SelectorInput, SelectorOutput, check_k
+from framepick.types import GIVEN_ENCODER_ID
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,17 @@ class LearnedSelector(Selector):
         policy, meta = self.load()
         if inputs.features is None or inputs.query_embedding is None:
             raise InvalidArgumentError(f"method {self.name!r} needs frame features and a query embedding")
-        if inputs.features.encoder_id != meta["encoder_id"]:
+        given = inputs.features.encoder_id == GIVEN_ENCODER_ID  # the user's own rows: they vouch for them
+        if not given and inputs.features.encoder_id != meta["encoder_id"]:
             raise InvalidArgumentError(
                 f"checkpoint {self.checkpoint!r} was trained on {meta['encoder_id']!r} features, "
                 f"but the frames were embedded by {inputs.features.encoder_id!r}; pass the same --encoder"
+            )
+        width = inputs.features.embeddings.shape[1]
+        if width != policy.config.dim:
+            raise InvalidArgumentError(
+                f"checkpoint {self.checkpoint!r} takes {policy.config.dim}-d features ({meta['encoder_id']!r}), "
+                f"got {width}-d ones"
             )
         # The process's --device (framepick.device): the policy moves there once (the loaded
         # policy is shared and cached per process), each observation per question.

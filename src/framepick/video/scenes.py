@@ -78,7 +78,45 @@ def detect_scenes(
     4. at most ``max_scenes - 1`` cuts are kept (again the strongest).
     """
     scores = boundary_scores(histograms)
-    total = scores.size + 1 if np.shape(histograms)[0] else 0
+    return scenes_from_boundaries(
+        scores, np.shape(histograms)[0], threshold=threshold, min_scene_len=min_scene_len,
+        max_scenes=max_scenes, std_factor=std_factor,
+    )
+
+
+def feature_boundary_scores(embeddings: np.ndarray) -> np.ndarray:
+    """[T,D] frame embeddings -> [T-1] change scores in [0, 1]: ``(1 - cos) / 2`` of consecutive rows.
+
+    Scene cuts for a user's own features (``framepick select --features``), where no pixels are
+    left to take histograms of: the same [0, 1] scale as :func:`boundary_scores` (0 unchanged,
+    1 opposite), so :func:`scenes_from_boundaries` applies its rule unchanged. Its floor
+    (``DEFAULT_MIN_SCORE`` 0.1) then means a cut needs consecutive rows with cosine below 0.8.
+    """
+    array = np.asarray(embeddings, dtype=np.float64)
+    if array.ndim != 2 or not np.all(np.isfinite(array)):
+        raise InvalidArgumentError(f"embeddings must be a finite [T, D] array; got shape {array.shape}")
+    if array.shape[0] < 2:
+        return np.zeros(0, dtype=np.float64)
+    unit = array / np.maximum(np.linalg.norm(array, axis=1, keepdims=True), 1e-12)
+    cosine = np.clip((unit[:-1] * unit[1:]).sum(axis=1), -1.0, 1.0)
+    return (1.0 - cosine) / 2.0
+
+
+def scenes_from_boundaries(
+    scores: np.ndarray,
+    total: int,
+    *,
+    threshold: float | None = None,
+    min_scene_len: int = 2,
+    max_scenes: int | None = None,
+    std_factor: float = DEFAULT_STD_FACTOR,
+) -> tuple[Scene, ...]:
+    """The scenes of ``total`` candidates given their [total-1] change scores: the rule of
+    :func:`detect_scenes`, for scores from any source (histograms, or
+    :func:`feature_boundary_scores`)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if total and np.shape(scores) != (total - 1,):
+        raise InvalidArgumentError(f"need {total - 1} boundary scores for {total} candidates, got shape {np.shape(scores)}")
     if isinstance(min_scene_len, bool) or not isinstance(min_scene_len, (int, np.integer)) or min_scene_len < 1:
         raise InvalidArgumentError(f"min_scene_len must be a positive integer; got {min_scene_len!r}")
     if max_scenes is not None and (
