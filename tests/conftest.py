@@ -54,3 +54,20 @@ def sample_video_dir() -> Path | None:
         return None
     folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
     return folder if folder.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def tiny_llava_server(tmp_path_factory):
+    """``(model, url)`` of one ``transformers serve`` on the tiny random LLaVA for the whole run
+    (transformers_serve.py); skips where transformers[serving] is absent."""
+    from transformers_serve import build_llava, missing_serving, transformers_serve
+
+    reason = missing_serving()
+    if reason:
+        pytest.skip(reason)
+    folder = build_llava(tmp_path_factory.mktemp("tiny") / "tiny-llava")
+    try:
+        with transformers_serve(folder, tmp_path_factory.mktemp("serve") / "serve.log") as url:
+            yield str(folder), url
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
