@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -27,6 +28,7 @@ class Behaviour:
     garbage: bool = False
     down_after: int | None = None  # answer this many chat requests, then 503 to every one
     reject_question: str | None = None  # a question whose requests get a 400 (a non-retryable failure)
+    delay: float = 0.0  # seconds before answering a chat request (an upstream slower than a timeout)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -62,6 +64,8 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             behaviour.headers.append(dict(self.headers))
             if not self._authorised():
                 return
+            if behaviour.delay:
+                time.sleep(behaviour.delay)
             answered = sum(1 for r in behaviour.requests[:-1] if not r.get("_failed"))
             if behaviour.down_after is not None and answered >= behaviour.down_after:
                 body["_failed"] = True
