@@ -3,8 +3,11 @@
 The models are built from config into a temp folder (tiny_mllm.py) and loaded through
 ``load_answerer``, the loader users hit. Their weights are random, so what is checked is the
 mechanics: one image per frame, probabilities over the options, determinism, the errors.
-Qwen2-VL's full processor needs torchvision here (transformers 5.24), so the Qwen models run on
-the image-processor-and-tokenizer path; LLaVA's processor loads, so it runs on the processor path.
+In transformers 5.x Qwen2-VL's full processor needs torchvision (for its video processor), so
+without it the Qwen models run on the image-processor-and-tokenizer path; in 4.46 their processor
+has no video processor and loads, as LLaVA's does everywhere: those run on the processor path.
+Both paths are compared on the same model where the processor loads. The same tests run on
+transformers 4.46 (framepick's floor), where Qwen2.5-VL does not exist and is skipped.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import shutil
 
 import numpy as np
 import pytest
-from tiny_mllm import build_text_only, build_tiny_mllm
+from tiny_mllm import build_text_only, build_tiny_mllm, missing_family
 
 from framepick.answer import Answer, AnswererOptions, load_answerer
 from framepick.answer.hf_local import TransformersAnswerer, TransformersAnswererConfig
@@ -27,18 +30,23 @@ FRAMES = RNG.integers(0, 255, size=(3, 56, 56, 3), dtype=np.uint8)
 TIMES = [0.5, 1.0, 12.25]
 
 
+# A family the installed transformers lacks (Qwen2.5-VL before 4.49) is skipped, saying why.
+FAMILIES = [
+    pytest.param(family, marks=pytest.mark.skipif(bool(missing_family(family)), reason=str(missing_family(family))))
+    for family in ("qwen2_vl", "qwen2_5_vl", "llava")
+]
+BUILDABLE = [family for family in ("qwen2_vl", "qwen2_5_vl", "llava") if not missing_family(family)]
+
+
 @pytest.fixture(scope="module")
 def model_dirs(tmp_path_factory) -> dict[str, str]:
     root = tmp_path_factory.mktemp("tiny-mllm")
-    return {family: str(build_tiny_mllm(root / family, family)) for family in ("qwen2_vl", "qwen2_5_vl", "llava")}
+    return {family: str(build_tiny_mllm(root / family, family)) for family in BUILDABLE}
 
 
 @pytest.fixture(scope="module")
 def answerers(model_dirs) -> dict[str, TransformersAnswerer]:
     return {family: load_answerer(f"hf:{folder}") for family, folder in model_dirs.items()}
-
-
-FAMILIES = ["qwen2_vl", "qwen2_5_vl", "llava"]
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -63,10 +71,39 @@ def test_the_same_question_gets_the_same_answer(answerers, family):
     assert first == second
 
 
-def test_the_qwen_models_build_inputs_without_torchvision_and_llava_through_its_processor(answerers):
-    assert answerers["qwen2_vl"].inputs.kind == "image processor + tokenizer"
-    assert answerers["qwen2_5_vl"].inputs.kind == "image processor + tokenizer"
+def _processor_loads(folder: str) -> bool:
+    from transformers import AutoProcessor
+
+    try:
+        return getattr(AutoProcessor.from_pretrained(folder), "image_processor", None) is not None
+    except Exception:  # 5.x's Qwen2VLProcessor without torchvision
+        return False
+
+
+def test_the_full_processor_when_it_loads_else_image_processor_and_tokenizer(answerers, model_dirs):
     assert answerers["llava"].inputs.kind == "processor"
+    for family in ("qwen2_vl", "qwen2_5_vl"):
+        if family in answerers:
+            expected = "processor" if _processor_loads(model_dirs[family]) else "image processor + tokenizer"
+            assert answerers[family].inputs.kind == expected, family
+
+
+def test_without_its_processor_a_qwen_model_answers_the_same(answerers, model_dirs, monkeypatch):
+    """The torchvision-free path, forced by a processor that fails to load, gives the processor
+    path's answer (where the processor loads: transformers 4.x, or 5.x with torchvision)."""
+    import transformers
+
+    def no_processor(*args, **kwargs):
+        raise ImportError("no torchvision (simulated)")
+
+    monkeypatch.setattr(transformers.AutoProcessor, "from_pretrained", no_processor)
+    fallback = load_answerer(f"hf:{model_dirs['qwen2_vl']}")
+    assert fallback.inputs.kind == "image processor + tokenizer"
+    assert fallback.id == answerers["qwen2_vl"].id
+    ours = fallback.answer(FRAMES, TIMES, "What is in the video?", OPTIONS)
+    theirs = answerers["qwen2_vl"].answer(FRAMES, TIMES, "What is in the video?", OPTIONS)
+    assert ours.letter == theirs.letter and ours.text == theirs.text
+    np.testing.assert_allclose(ours.option_probs, theirs.option_probs, atol=1e-6)
 
 
 def _image_runs(input_ids, image_token_id: int) -> int:
@@ -89,7 +126,9 @@ def test_each_frame_is_exactly_one_image(answerers, family, count):
         assert inputs["pixel_values"].shape[0] == count
     else:
         assert inputs["image_grid_thw"].shape[0] == count
-        assert int(inputs["mm_token_type_ids"].sum()) == int((inputs["input_ids"] == image_token_id).sum())
+        if "mm_token_type_ids" in answerer._forward_params:  # transformers 5.x's M-RoPE
+            assert int(inputs["mm_token_type_ids"].sum()) == int((inputs["input_ids"] == image_token_id).sum())
+    assert set(inputs) <= answerer._forward_params or answerer._forward_takes_any
 
 
 def test_the_prompt_has_each_frame_time_and_the_question_in_the_chat_template(answerers):
@@ -103,21 +142,29 @@ def test_the_prompt_has_each_frame_time_and_the_question_in_the_chat_template(an
     assert text.endswith("Answer with the option's letter from the given choices directly.<|im_end|>\n<|im_start|>assistant\n")
 
 
-def test_inputs_without_the_processor_equal_the_processors(answerers, monkeypatch):
+def test_inputs_without_the_processor_equal_the_processors(answerers, model_dirs, monkeypatch):
     """The torchvision-free path makes what Qwen2VLProcessor makes (built here without its video
     processor by skipping transformers' class check, which is what needs torchvision)."""
+    from transformers import AutoImageProcessor
     from transformers.processing_utils import ProcessorMixin
+
+    from framepick.answer.hf_local import _ImageGridInputs
 
     try:
         from transformers.models.qwen2_vl.processing_qwen2_vl import Qwen2VLProcessor
     except ImportError:
         pytest.skip("no Qwen2VLProcessor in this transformers")
     answerer = answerers["qwen2_vl"]
-    monkeypatch.setattr(ProcessorMixin, "check_argument_for_proper_class", lambda self, name, arg: None)
+    image_processor = AutoImageProcessor.from_pretrained(model_dirs["qwen2_vl"])
+    template = answerer.inputs.chat_template
+    grid_inputs = _ImageGridInputs(
+        image_processor, answerer.tokenizer, template, "<|image_pad|>", type_ids="mm_token_type_ids" in answerer._forward_params
+    )
+    # 5.x checks the video processor's class, which is what needs torchvision; 4.x has no such check
+    monkeypatch.setattr(ProcessorMixin, "check_argument_for_proper_class", lambda self, name, arg: None, raising=False)
     try:
         processor = Qwen2VLProcessor(
-            image_processor=answerer.inputs.image_processor, tokenizer=answerer.tokenizer,
-            video_processor=None, chat_template=answerer.inputs.chat_template,
+            image_processor=image_processor, tokenizer=answerer.tokenizer, video_processor=None, chat_template=template,
         )
     except Exception as error:  # another transformers version builds processors otherwise
         pytest.skip(f"cannot build Qwen2VLProcessor without a video processor here: {error}")
@@ -125,7 +172,7 @@ def test_inputs_without_the_processor_equal_the_processors(answerers, monkeypatc
     parts = build_parts(answerer.template, frames, TIMES, "What?", OPTIONS)
     messages = answerer.messages(parts)
     images = [answerer._picture(frame) for frame in frames]
-    ours = answerer.inputs(messages, images)
+    ours = grid_inputs(messages, images)
     text = processor.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
     reference = processor(text=[text], images=images, return_tensors="pt")
     assert set(reference) <= set(ours)
@@ -140,6 +187,31 @@ def test_an_open_question_gets_generated_text(model_dirs):
     assert answer.letter is None and answer.option_probs is None and answer.source is None
     assert isinstance(answer.text, str) and answer.text
     assert answer == answerer.answer(FRAMES, TIMES, "What happens?", [])
+
+
+def test_generating_logs_no_notice_about_unexpanded_image_tokens(model_dirs):
+    """transformers 4.46's LLaVA logs "Expanding inputs for image tokens ... should be done in
+    processing" at every generate's first decoding step although the processor expanded them."""
+    import logging
+
+    answerer = TransformersAnswerer(TransformersAnswererConfig(source=model_dirs["llava"], open_max_tokens=3))
+    messages: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    model_logger = logging.getLogger(type(answerer.model).__module__)
+    handler = Keep(level=logging.WARNING)
+    model_logger.addHandler(handler)
+    once = getattr(logging.Logger, "warning_once", None)  # transformers' lru-cached warning_once
+    if hasattr(once, "cache_clear"):
+        once.cache_clear()
+    try:
+        answerer.answer(FRAMES, TIMES, "What happens?", [])
+    finally:
+        model_logger.removeHandler(handler)
+    assert not [m for m in messages if "Expanding inputs for image tokens" in m]
 
 
 def test_both_spellings_of_a_letter_count(answerers):
@@ -183,7 +255,7 @@ def test_the_id_names_model_dtype_and_prompt_but_not_the_device(answerers, model
     other = load_answerer(f"hf:{model_dirs['qwen2_vl']}", AnswererOptions(prompt=str(prompt), dtype="bfloat16"))
     assert other.id != answerer.id and ":bfloat16:" in other.id
     assert isinstance(other.answer(FRAMES, TIMES, "What?", OPTIONS), Answer)
-    assert answerers["qwen2_5_vl"].id.split("@")[1] != answerer.id.split("@")[1]  # another model, another fingerprint
+    assert answerers["llava"].id.split("@")[1] != answerer.id.split("@")[1]  # another model, another fingerprint
 
 
 # -- models that cannot answer: one-line errors ------------------------------------------------
@@ -201,6 +273,26 @@ def test_a_text_only_model_is_a_one_line_error(tmp_path):
     folder = build_text_only(tmp_path / "text-only")
     message = _one_line_error(f"hf:{folder}", "is a 'qwen2' model, which AutoModelForImageTextToText does not load")
     assert "image-text-to-text" in message
+
+
+def test_a_model_type_this_transformers_does_not_know_is_a_one_line_error(model_dirs, tmp_path):
+    import transformers
+
+    folder = tmp_path / "future"
+    shutil.copytree(model_dirs["qwen2_vl"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | {"model_type": "framepick_future_vl"}))
+    message = _one_line_error(f"hf:{folder}", "'framepick_future_vl' model, which transformers .* does not know")
+    assert transformers.__version__ in message and "newer transformers" in message
+
+
+@pytest.mark.skipif(not missing_family("qwen2_5_vl"), reason="this transformers has Qwen2.5-VL")
+def test_a_qwen2_5_vl_model_before_transformers_4_49_names_the_version_it_needs(model_dirs, tmp_path):
+    folder = tmp_path / "qwen2_5_vl"
+    shutil.copytree(model_dirs["qwen2_vl"], folder)
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | {"model_type": "qwen2_5_vl"}))
+    _one_line_error(f"hf:{folder}", r"'qwen2_5_vl' model, .* it needs transformers >= 4\.49")
 
 
 def test_a_folder_without_an_image_processor_is_a_one_line_error(model_dirs, tmp_path):

@@ -12,10 +12,19 @@ processor which needs torchvision, which these tests must not need.
 
 ``build_text_only(folder)`` writes a tiny Qwen2 causal LM with the same tokenizer: the "not an
 image-text-to-text model" case.
+
+The same models are built on transformers 5.x and on 4.46 (the bottom of framepick's range). Where
+the two differ, the builders ask the installed transformers what it offers rather than its version:
+whether the VL config nests a ``text_config`` (5.x) or takes the text fields flat (4.46); whether
+configs take ``rope_parameters`` (5.x) or ``rope_theta`` and ``rope_scaling`` (4.46); whether
+there is a separate PIL image processor class (5.x's ``*ImageProcessorPil``) or the plain class is
+the PIL one (4.46). :func:`missing_family` says why a family cannot be built here (Qwen2.5-VL came
+in transformers 4.49).
 """
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 # Qwen2-VL-Instruct's chat template (the one shipped with Qwen/Qwen2-VL-7B-Instruct), with the
@@ -74,6 +83,22 @@ MAX_POSITIONS = 2048
 # are shrunk to at most 112x112 (16 tokens), so no test input can get slow.
 MIN_PIXELS = 56 * 56
 MAX_PIXELS = 112 * 112
+ROPE_THETA = 10000.0
+MROPE_SECTION = [2, 3, 3]
+FAMILY_CONFIGS = {"qwen2_vl": ("Qwen2VLConfig", "4.45"), "qwen2_5_vl": ("Qwen2_5_VLConfig", "4.49"), "llava": ("LlavaConfig", "4.36")}
+"""The config class each family needs and the transformers release that brought it."""
+
+
+def missing_family(family: str) -> str | None:
+    """Why ``family`` cannot be built with the installed transformers; None when it can."""
+    import transformers
+
+    if family not in FAMILY_CONFIGS:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    name, since = FAMILY_CONFIGS[family]
+    if hasattr(transformers, name):
+        return None
+    return f"transformers {transformers.__version__} has no {name} ({family} came in transformers {since})"
 
 
 def build_tokenizer(extra_special: tuple[str, ...] = ()):
@@ -106,7 +131,21 @@ def build_tokenizer(extra_special: tuple[str, ...] = ()):
     return tokenizer
 
 
+def _takes(cls, name: str) -> bool:
+    return name in inspect.signature(cls.__init__).parameters
+
+
+def _rope(config_cls, mrope: bool) -> dict:
+    """RoPE settings in the form ``config_cls`` takes: 5.x's ``rope_parameters``, or 4.x's
+    ``rope_theta`` with ``rope_scaling`` (where M-RoPE is ``{"type": "mrope", ...}``)."""
+    if _takes(config_cls, "rope_parameters"):
+        parameters = {"rope_type": "default", "rope_theta": ROPE_THETA}
+        return {"rope_parameters": parameters | ({"mrope_section": MROPE_SECTION} if mrope else {})}
+    return {"rope_theta": ROPE_THETA} | ({"rope_scaling": {"type": "mrope", "mrope_section": MROPE_SECTION}} if mrope else {})
+
+
 def _text_config(tokenizer) -> dict:
+    """The text model's fields, without RoPE (see :func:`_rope`)."""
     return dict(
         vocab_size=len(tokenizer),
         hidden_size=TEXT_HIDDEN,
@@ -115,7 +154,6 @@ def _text_config(tokenizer) -> dict:
         num_attention_heads=TEXT_HEADS,
         num_key_value_heads=2,
         max_position_embeddings=MAX_POSITIONS,
-        rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]},
         bos_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
         eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
         pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"),
@@ -129,14 +167,15 @@ def _vl_config(family: str, tokenizer):
         ("vision_start_token_id", "<|vision_start|>"),
         ("vision_end_token_id", "<|vision_end|>"),
     ]}
+    missing = missing_family(family)
+    if missing:
+        raise RuntimeError(missing)
+    import transformers
+
+    config_cls = getattr(transformers, FAMILY_CONFIGS[family][0])
     if family == "qwen2_vl":
-        from transformers import Qwen2VLConfig
-
         vision = dict(depth=VISION_LAYERS, embed_dim=VISION_DIM, hidden_size=TEXT_HIDDEN, num_heads=2, mlp_ratio=2)
-        return Qwen2VLConfig(text_config=_text_config(tokenizer), vision_config=vision, **ids)
-    if family == "qwen2_5_vl":
-        from transformers import Qwen2_5_VLConfig
-
+    elif family == "qwen2_5_vl":
         vision = dict(
             depth=VISION_LAYERS,
             hidden_size=VISION_DIM,
@@ -146,15 +185,34 @@ def _vl_config(family: str, tokenizer):
             window_size=56,
             fullatt_block_indexes=[VISION_LAYERS - 1],
         )
-        return Qwen2_5_VLConfig(text_config=_text_config(tokenizer), vision_config=vision, **ids)
-    raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    else:
+        raise ValueError(f"{family} is not a Qwen-VL family")
+    if "text_config" in (getattr(config_cls, "sub_configs", None) or {}):  # 5.x: the text model's own config
+        text = _text_config(tokenizer) | _rope(config_cls.sub_configs["text_config"], mrope=True)
+        return config_cls(text_config=text, vision_config=vision, **ids)
+    # 4.x: the text fields sit in the VL config itself
+    return config_cls(vision_config=vision, **_text_config(tokenizer), **_rope(config_cls, mrope=True), **ids)
 
 
 def build_image_processor():
-    """Qwen2-VL's PIL image processor (the torchvision one is the default where torchvision is)."""
-    from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+    """Qwen2-VL's PIL image processor: 5.x's ``Qwen2VLImageProcessorPil`` (its plain class is the
+    torchvision one where torchvision is), or 4.x's ``Qwen2VLImageProcessor``, which is PIL."""
+    try:
+        from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
+    except ImportError:
+        from transformers.models.qwen2_vl.image_processing_qwen2_vl import Qwen2VLImageProcessor
 
+        return Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS)
     return Qwen2VLImageProcessorPil(size={"shortest_edge": MIN_PIXELS, "longest_edge": MAX_PIXELS})
+
+
+def _clip_image_processor():
+    """CLIP's PIL image processor: 5.x's ``CLIPImageProcessorPil`` or 4.x's ``CLIPImageProcessor``."""
+    try:
+        from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil as cls
+    except ImportError:
+        from transformers import CLIPImageProcessor as cls
+    return cls(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
 
 
 def build_tiny_mllm(folder: str | Path, family: str = "qwen2_vl", seed: int = 0) -> Path:
@@ -169,9 +227,9 @@ def build_tiny_mllm(folder: str | Path, family: str = "qwen2_vl", seed: int = 0)
     tokenizer = build_tokenizer()
     config = _vl_config(family, tokenizer)
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
-    model.generation_config.eos_token_id = config.text_config.eos_token_id
-    model.generation_config.pad_token_id = config.text_config.pad_token_id
+    model = AutoModelForImageTextToText.from_config(config)
+    model.generation_config.eos_token_id = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    model.generation_config.pad_token_id = tokenizer.convert_tokens_to_ids("<|endoftext|>")
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     build_image_processor().save_pretrained(folder)
@@ -193,13 +251,11 @@ def build_tiny_llava(folder: str | Path, seed: int = 0) -> Path:
         LlavaProcessor,
         Qwen2Config,
     )
-    from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer(extra_special=("<image>",))
-    text = _text_config(tokenizer)
-    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0}
+    text = _text_config(tokenizer) | _rope(Qwen2Config, mrope=False)
     vision = CLIPVisionConfig(
         hidden_size=VISION_DIM, intermediate_size=2 * VISION_DIM, num_hidden_layers=VISION_LAYERS,
         num_attention_heads=2, image_size=56, patch_size=14, projection_dim=VISION_DIM,
@@ -213,19 +269,20 @@ def build_tiny_llava(folder: str | Path, seed: int = 0) -> Path:
         vision_feature_select_strategy="default",
     )
     torch.manual_seed(seed)
-    model = AutoModelForImageTextToText.from_config(config, dtype=torch.float32)
+    model = AutoModelForImageTextToText.from_config(config)
     model.generation_config.eos_token_id = text["eos_token_id"]
     model.generation_config.pad_token_id = text["pad_token_id"]
     model.save_pretrained(folder)
-    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 56}, crop_size={"height": 56, "width": 56})
     tokenizer.chat_template = LLAVA_CHAT_TEMPLATE
+    # CLIP's CLS token, which the "default" strategy drops (4.46's processor counts it by itself)
+    extra = {"num_additional_image_tokens": 1} if _takes(LlavaProcessor, "num_additional_image_tokens") else {}
     processor = LlavaProcessor(
-        image_processor=image_processor,
+        image_processor=_clip_image_processor(),
         tokenizer=tokenizer,
         patch_size=14,
         vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,  # CLIP's CLS token, which the "default" strategy drops
         chat_template=LLAVA_CHAT_TEMPLATE,
+        **extra,
     )
     processor.save_pretrained(folder)
     return folder
@@ -239,10 +296,9 @@ def build_text_only(folder: str | Path, seed: int = 0) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tokenizer = build_tokenizer()
-    text = _text_config(tokenizer)
-    text["rope_parameters"] = {"rope_type": "default", "rope_theta": 10000.0}
+    text = _text_config(tokenizer) | _rope(Qwen2Config, mrope=False)
     torch.manual_seed(seed)
-    AutoModelForCausalLM.from_config(Qwen2Config(**text), dtype=torch.float32).save_pretrained(folder)
+    AutoModelForCausalLM.from_config(Qwen2Config(**text)).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
 
