@@ -40,6 +40,24 @@ made here that the issue left open:
 
 Every failure to load (a folder without a processor or chat template, a text-only model, a hub id
 not in the cache while offline) is a one-line :class:`~framepick.errors.AnswererError`.
+
+**transformers versions.** The same code runs across framepick's range (tested on 4.46.3 with
+torch 2.6, and on 5.24); where they differ it asks the installed library what it offers (only the
+dtype keyword goes by the major version):
+
+- 4.46 knows fewer model types. A model it does not know (Qwen2.5-VL before 4.49, Gemma 3 before
+  4.50, Qwen3-VL before 4.57, ...) is a one-line error at load naming the version it needs
+  (:data:`NEEDS_TRANSFORMERS`) or asking for a newer transformers; that is the one thing that
+  cannot work on 4.46. An image-text-to-text type that 4.46 maps elsewhere (``video_llava``) is the
+  "cannot see frames" error, naming the installed version.
+- 4.46's Qwen2-VL processor has no video processor and loads without torchvision, so Qwen2-VL runs
+  on the processor path there; without ``mm_token_type_ids`` in the model's forward none are made.
+- 4.x forwards take no ``**kwargs``: inputs a tokenizer adds that the model does not take
+  (``token_type_ids``) are dropped; the last-position logits are asked for with
+  ``num_logits_to_keep`` where the forward has no ``logits_to_keep``; the weights' dtype is passed
+  as ``torch_dtype`` before 5.0.
+- 4.46's LLaVA models log a spurious "Expanding inputs for image tokens ... should be done in
+  processing" at each ``generate``; it is filtered out while generating.
 """
 
 from __future__ import annotations
@@ -117,7 +135,9 @@ class TransformersAnswerer(Answerer):
         self.tokenizer = loaded.tokenizer
         self.inputs = loaded.inputs
         self.context = loaded.context
-        self._forward_params = set(inspect.signature(self.model.forward).parameters)
+        forward = inspect.signature(self.model.forward).parameters
+        self._forward_params = set(forward)
+        self._forward_takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in forward.values())
         self._letter_ids: dict[str, list[int]] = {}
         dtype_name = str(self.dtype).removeprefix("torch.")
         self.id = f"hf:{self.name}@{loaded.fingerprint}:{dtype_name}:max{config.max_side}:{self.template.id}"
@@ -140,7 +160,9 @@ class TransformersAnswerer(Answerer):
         with torch.inference_mode():
             if not options:
                 return Answer(letter=None, text=self._generate(inputs), source=None)
-            extra = {"logits_to_keep": 1} if "logits_to_keep" in self._forward_params else {}
+            # The logits at the last position only: ``logits_to_keep``, or 4.46's ``num_logits_to_keep``.
+            keep = [name for name in ("logits_to_keep", "num_logits_to_keep") if name in self._forward_params]
+            extra = {keep[0]: 1} if keep else {}
             logits = self.model(**inputs, use_cache=False, **extra).logits[0, -1].float()
             # One spelling or two per letter ("B", " B"): their probabilities add up.
             per_letter = torch.stack([torch.logsumexp(logits[ids], dim=0) for ids in letter_ids])
@@ -175,8 +197,13 @@ class TransformersAnswerer(Answerer):
         return {
             key: value.to(self.device, dtype=floating) if value.is_floating_point() else value.to(self.device)
             for key, value in batch.items()
-            if hasattr(value, "is_floating_point")
+            if hasattr(value, "is_floating_point") and self._takes(key)
         }
+
+    def _takes(self, key: str) -> bool:
+        # A tokenizer may add inputs its model does not take (token_type_ids from a generic fast
+        # tokenizer); a forward without **kwargs (transformers 4.x) would raise on them.
+        return self._forward_takes_any or key in self._forward_params
 
     def messages(self, parts: list[Part]) -> list[dict[str, Any]]:
         """The chat for ``parts`` in transformers' format: image parts carry no pixels here (the
@@ -216,11 +243,29 @@ class TransformersAnswerer(Answerer):
 
     def _generate(self, inputs: dict[str, Any]) -> str:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
-        output = self.model.generate(
-            **inputs, max_new_tokens=self.config.open_max_tokens, do_sample=False, pad_token_id=pad
-        )
+        model_logger = logging.getLogger(type(self.model).__module__)
+        model_logger.addFilter(_LEGACY_EXPANSION_NOTICE)
+        try:
+            output = self.model.generate(
+                **inputs, max_new_tokens=self.config.open_max_tokens, do_sample=False, pad_token_id=pad
+            )
+        finally:
+            model_logger.removeFilter(_LEGACY_EXPANSION_NOTICE)
         new_tokens = output[0, inputs["input_ids"].shape[1]:]
         return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+
+class _LegacyExpansionNotice(logging.Filter):
+    """Drops transformers 4.46's "Expanding inputs for image tokens in LLaVa should be done in
+    processing" warning, which its LLaVA-family models log at the first decoding step of every
+    ``generate`` (a decoding step has no image tokens, which 4.46 takes for an unexpanded prompt)
+    even though the processor expanded them; the answers are right, the notice is not actionable."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Expanding inputs for image tokens")
+
+
+_LEGACY_EXPANSION_NOTICE = _LegacyExpansionNotice()
 
 
 # -- building inputs ------------------------------------------------------------------------
@@ -329,12 +374,13 @@ def _load(source: str, dtype: Any) -> _Loaded:
         with quiet_transformers():
             config = AutoConfig.from_pretrained(name, **options)
     except Exception as error:
-        raise AnswererError(_load_failure(name, is_path, error)) from None
+        raise AnswererError(_unknown_model_type(name, is_path) or _load_failure(name, is_path, error)) from None
     model_type = getattr(config, "model_type", "?")
     if model_type not in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
         raise AnswererError(
-            f"hf:{name} is a {model_type!r} model, which AutoModelForImageTextToText does not load: it cannot "
-            "see frames; use an image-text-to-text model (Qwen2.5-VL, Qwen3-VL, LLaVA-OneVision, InternVL-hf)"
+            f"hf:{name} is a {model_type!r} model, which AutoModelForImageTextToText does not load (transformers "
+            f"{transformers.__version__}): it cannot see frames; use an image-text-to-text model (Qwen2.5-VL, "
+            "Qwen3-VL, LLaVA-OneVision, InternVL-hf)"
         )
     inputs, tokenizer, template = _load_inputs(name, is_path, config, options)
     dtype_key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
@@ -352,6 +398,33 @@ def _load(source: str, dtype: Any) -> _Loaded:
         inputs=inputs,
         context=_context_length(config),
         fingerprint=_fingerprint(name, is_path, template),
+    )
+
+
+NEEDS_TRANSFORMERS = {"qwen2_5_vl": "4.49", "gemma3": "4.50", "qwen3_vl": "4.57"}
+"""The first transformers release that knows a model type, for the families the docs name that
+came after framepick's floor (4.46); any other unknown type gets "a newer transformers"."""
+
+
+def _unknown_model_type(name: str, is_path: bool) -> str | None:
+    """The error for a model whose ``model_type`` the installed transformers does not know (a
+    Qwen2.5-VL under transformers 4.46), read from its config.json; None when that is not why."""
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+
+    path = _model_file(name, is_path, "config.json")
+    try:
+        model_type = json.loads(path.read_text(encoding="utf-8")).get("model_type") if path else None
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(model_type, str) or not model_type or model_type in CONFIG_MAPPING_NAMES:
+        return None
+    since = NEEDS_TRANSFORMERS.get(model_type)
+    needed = f"transformers >= {since}" if since else "a newer transformers"
+    upgrade = f"pip install -U 'transformers>={since}'" if since else "pip install -U transformers"
+    return (
+        f"hf:{name} is a {model_type!r} model, which transformers {transformers.__version__} does not know: "
+        f"it needs {needed} ({upgrade})"
     )
 
 
