@@ -100,8 +100,7 @@ class FrameRows:
         """The rows of ``candidates``, a subset of this matrix's (the frames every extractor decoded)."""
         if len(candidates) == len(self.candidates):
             return self.features  # the same subset: no copy
-        keep = np.isin(self.candidates.indices, candidates.indices)
-        return Features(self.features.embeddings[keep], None, self.features.encoder_id)
+        return self.features.rows(np.isin(self.candidates.indices, candidates.indices))
 
 
 class ColorHistograms:
@@ -159,6 +158,7 @@ def embed_candidates(
 
     short_side = max(extractor.input_size for extractor, _ in missing)
     parts: dict[str, list[np.ndarray]] = {extractor.id: [] for extractor, _ in missing}
+    norms: dict[str, list[np.ndarray]] = {extractor.id: [] for extractor, _ in missing if _reports_norms(extractor)}
     kept: list[np.ndarray] = []
     bar = _frames_bar(progress, len(candidates), Path(index.info.path).name)
     try:
@@ -173,7 +173,12 @@ def embed_candidates(
                     break
                 for extractor, _ in missing:
                     start = time.perf_counter()
-                    parts[extractor.id].append(extractor.encode_images(batch.frames))
+                    if extractor.id in norms:
+                        embeddings, batch_norms = extractor.encode_images_with_norms(batch.frames)
+                        norms[extractor.id].append(batch_norms)
+                    else:
+                        embeddings = extractor.encode_images(batch.frames)
+                    parts[extractor.id].append(embeddings)
                     timer.encode += time.perf_counter() - start
                 kept.append(batch.indices)
                 if bar is not None:
@@ -184,7 +189,8 @@ def embed_candidates(
 
     decoded = candidates.restrict_to(np.concatenate(kept))
     for extractor, key in missing:
-        rows = FrameRows(decoded, Features(np.concatenate(parts[extractor.id]), None, extractor.id))
+        kept_norms = np.concatenate(norms[extractor.id]) if extractor.id in norms else None
+        rows = FrameRows(decoded, Features(np.concatenate(parts[extractor.id]), None, extractor.id, kept_norms))
         if cache is not None:
             store_rows(cache, key, rows)
         found[extractor.id] = rows
@@ -194,15 +200,20 @@ def embed_candidates(
 def store_rows(cache: FeatureCache, key: str, rows: FrameRows) -> None:
     """Write one extractor's rows as the entry :func:`embed_candidates` reads back under ``key``."""
     # The entry keeps its timestamps although reads take them from the grid: the layout stays the
-    # one older versions wrote and read.
-    cache.put(
-        key,
-        {
-            "embeddings": rows.features.embeddings,
-            "timestamps": rows.candidates.timestamps,
-            "indices": rows.candidates.indices,
-        },
-    )
+    # one older versions wrote and read, plus the rows' norms when the encoder gave them.
+    arrays = {
+        "embeddings": rows.features.embeddings,
+        "timestamps": rows.candidates.timestamps,
+        "indices": rows.candidates.indices,
+    }
+    if rows.features.norms is not None:
+        arrays["norms"] = rows.features.norms
+    cache.put(key, arrays)
+
+
+def _reports_norms(extractor: Encoder | ColorHistograms) -> bool:
+    """An encoder that can give its rows' norms before normalisation (CLIP, SigLIP)."""
+    return isinstance(extractor, Encoder) and extractor.reports_norms
 
 
 def _frames_bar(enabled: bool, total: int, name: str):
@@ -224,7 +235,10 @@ def _cached_rows(arrays: dict[str, np.ndarray], candidates: Candidates, encoder_
     kept = candidates.restrict_to(indices)
     if len(kept) != indices.shape[0]:  # rows of frames off this grid: rebuild the entry
         return None
-    return FrameRows(kept, Features(emb, None, encoder_id))
+    # An entry from before norms were kept (or from an encoder without them) stays valid: its
+    # features simply have no norms, and a model that wants raw rows says so.
+    norms = arrays.get("norms")
+    return FrameRows(kept, Features(emb, None, encoder_id, norms if norms is not None and norms.shape == indices.shape else None))
 
 
 def embed_query(encoder: Encoder, query: Query) -> np.ndarray:

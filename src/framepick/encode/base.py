@@ -24,9 +24,22 @@ class Encoder(ABC):
     input_size: int = 224
     """Short side, in pixels, that frames may be downscaled to before :meth:`encode_images`."""
 
+    reports_norms: bool = False
+    """True when :meth:`encode_images_with_norms` gives the rows' norms before normalisation."""
+
     @abstractmethod
     def encode_images(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
         """[N,H,W,3] uint8 RGB -> [N,D] float32, rows of unit norm."""
+
+    def encode_images_with_norms(
+        self, frames: np.ndarray, *, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """(:meth:`encode_images`, [N] each row's norm before normalisation or None when unknown).
+
+        A model trained on an encoder's raw outputs (the TSPO authors' agent, on CLIP's projected
+        features) needs the norms back; an encoder that knows them sets :attr:`reports_norms`.
+        """
+        return self.encode_images(frames, progress=progress), None
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         """[M] strings -> [M,D] float32, rows of unit norm."""

@@ -25,7 +25,7 @@ from framepick.encode._runtime import DEFAULT_BATCH_SIZE, batches, check_frames,
 from framepick.encode.base import Encoder, l2_normalize
 from framepick.errors import ModelError, one_line
 from framepick.registry import register_encoder
-from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_transformers
+from framepick.runtime import configure_torch_threads, file_fingerprint, hf_hub_cache_dir, quiet_transformers
 
 logger = logging.getLogger(__name__)
 
@@ -38,20 +38,6 @@ WEIGHT_FILES = (
     "model.safetensors.index.json",
     "pytorch_model.bin.index.json",
 )
-
-
-def hf_hub_cache_dir() -> Path:
-    """The Hugging Face hub cache, from the environment *now* (huggingface_hub reads it at import).
-
-    Same precedence as huggingface_hub: ``HF_HUB_CACHE``, then ``$HF_HOME/hub``, then
-    ``$XDG_CACHE_HOME/huggingface/hub``, then ``~/.cache/huggingface/hub``.
-    """
-    if os.environ.get("HF_HUB_CACHE"):
-        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(xdg).expanduser() / "huggingface" / "hub"
 
 
 def hub_offline() -> bool:
@@ -95,7 +81,14 @@ class HFDualEncoder(Encoder):
         config_hash = hashlib.sha256(configs.encode()).hexdigest()[:8]
         self.id = f"{family}:{source}@cfg{config_hash}" + (f"-w{weights_id}" if weights_id else "")
 
+    reports_norms = True
+
     def encode_images(self, frames: np.ndarray, *, progress: bool = False) -> np.ndarray:
+        return self.encode_images_with_norms(frames, progress=progress)[0]
+
+    def encode_images_with_norms(
+        self, frames: np.ndarray, *, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         import torch
 
         frames = check_frames(frames)
@@ -105,7 +98,8 @@ class HFDualEncoder(Encoder):
                 pixels = self.image_processor(images=list(frames[part]), return_tensors="pt")["pixel_values"]
                 pixels = pixels.to(self.device)
                 out[part] = _pooled(self.model.get_image_features(pixel_values=pixels)).float().cpu().numpy()
-        return l2_normalize(out)
+        # The norms of get_image_features' rows: what a model fed raw CLIP features was trained on.
+        return l2_normalize(out), np.linalg.norm(out, axis=1).astype(np.float32)
 
     def encode_text(self, texts: Sequence[str]) -> np.ndarray:
         import torch
