@@ -94,3 +94,18 @@ def file_fingerprint(path: Path, chunk: int = 1 << 20) -> str:
             handle.seek(max(size - chunk, chunk))
             digest.update(handle.read(chunk))
     return digest.hexdigest()[:12]
+
+
+def hf_hub_cache_dir() -> Path:
+    """The Hugging Face hub cache, from the environment *now* (huggingface_hub reads it at import).
+
+    Same precedence as huggingface_hub: ``HF_HUB_CACHE``, then ``$HF_HOME/hub``, then
+    ``$XDG_CACHE_HOME/huggingface/hub``, then ``~/.cache/huggingface/hub``. Encoders, local
+    answerers and the TSPO authors' agent (:mod:`framepick.policies.tspo_release_io`) all look there.
+    """
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg).expanduser() / "huggingface" / "hub"
