@@ -351,3 +351,26 @@ def test_auto_device_without_a_gpu_is_the_cpu_and_the_same_id(answerers, model_d
         pytest.skip("a GPU is visible")
     auto = load_answerer(f"hf:{model_dirs['llava']}", AnswererOptions(device="auto"))
     assert auto.device == "cpu" and auto.id == answerers["llava"].id
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_generate_writes_text_for_any_prompt_of_parts(answerers, family) -> None:
+    from framepick.answer.prompt import ImagePart, TextPart
+
+    parts = [TextPart("Frame 0:"), ImagePart(FRAMES[0], None), TextPart("Frame 1:"), ImagePart(FRAMES[1], None),
+             TextPart("Name the key clips.")]
+    reply = answerers[family].generate(parts, 8)
+    assert isinstance(reply, str) and reply == answerers[family].generate(parts, 8)  # greedy: the same twice
+
+
+def test_kframes_clip_model_end_to_end_on_the_tiny_model(model_dirs, segment_video, tmp_path) -> None:
+    """The random model's reply is not a clip list: the selection falls back and says so."""
+    from framepick.clip_model import select_with_clip_model
+
+    selection = select_with_clip_model(
+        segment_video, "When is the screen red?", 4, clip_model=f"hf:{model_dirs['qwen2_vl']}", shown=4,
+        candidates=16, encoder="offline", cache=tmp_path / "cache",
+    )
+    assert len(selection) == 4 and selection.params["clip_model"].startswith("hf:")
+    assert selection.params["clip_source"] in ("mllm", "similarity")
+    assert (selection.params["clip_fallback"] is None) == (selection.params["clip_source"] == "mllm")

@@ -72,7 +72,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, Answerer, AnswererOptions
+from framepick.answer.base import Answer, AnswererOptions, ChatModel
 from framepick.answer.images import DEFAULT_MAX_SIDE, fit_within
 from framepick.answer.prompt import (
     ImagePart,
@@ -117,7 +117,7 @@ class TransformersAnswererConfig:
                 raise InvalidArgumentError(f"hf answerer {name} must be a positive integer, got {value!r}")
 
 
-class TransformersAnswerer(Answerer):
+class TransformersAnswerer(ChatModel):
     """An image-text-to-text model run in this process with transformers (``hf:HUB_ID_OR_DIR``)."""
 
     def __init__(self, config: TransformersAnswererConfig, template: PromptTemplate | None = None) -> None:
@@ -159,7 +159,7 @@ class TransformersAnswerer(Answerer):
         torch = self._torch
         with torch.inference_mode():
             if not options:
-                return Answer(letter=None, text=self._generate(inputs), source=None)
+                return Answer(letter=None, text=self._generate(inputs, self.config.open_max_tokens), source=None)
             # The logits at the last position only: ``logits_to_keep``, or 4.46's ``num_logits_to_keep``.
             keep = [name for name in ("logits_to_keep", "num_logits_to_keep") if name in self._forward_params]
             extra = {keep[0]: 1} if keep else {}
@@ -241,13 +241,18 @@ class TransformersAnswerer(Answerer):
             image = image.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0)
         return image
 
-    def _generate(self, inputs: dict[str, Any]) -> str:
+    def generate(self, parts: Sequence[Part], max_tokens: int) -> str:
+        inputs = self.model_inputs(list(parts), reserve=max_tokens)
+        with self._torch.inference_mode():
+            return self._generate(inputs, max_tokens)
+
+    def _generate(self, inputs: dict[str, Any], max_tokens: int) -> str:
         pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self.tokenizer.eos_token_id
         model_logger = logging.getLogger(type(self.model).__module__)
         model_logger.addFilter(_LEGACY_EXPANSION_NOTICE)
         try:
             output = self.model.generate(
-                **inputs, max_new_tokens=self.config.open_max_tokens, do_sample=False, pad_token_id=pad
+                **inputs, max_new_tokens=max_tokens, do_sample=False, pad_token_id=pad
             )
         finally:
             model_logger.removeFilter(_LEGACY_EXPANSION_NOTICE)
