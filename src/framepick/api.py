@@ -70,7 +70,6 @@ def select_frames(
     and calls again with ``True`` if any fails (the CLI's ``--frames-dir``: one decode, not two).
     """
     from framepick import pipeline
-    from framepick.select import learned_part
     from framepick.select.base import check_k
 
     k = check_k(k)
@@ -83,12 +82,9 @@ def select_frames(
             f"method {name!r} picks frames for a query: give a non-empty question or a query image"
         )
     grid = _grid(candidates, fps, max_candidates, keyframes_only)
-    learned = learned_part(selector)
-    if encoder == "auto" and learned is not None and learned.checkpoint:
-        # A learned policy only understands the features it was trained on: auto means those.
-        from framepick.policies.checkpoint import read_meta
-
-        encoder = read_meta(learned.checkpoint).get("encoder") or encoder
+    if encoder == "auto":
+        # Trained weights only understand the features they were trained on: auto means those.
+        encoder = selector.auto_encoder() or encoder
     encoder_obj = _load_encoder(encoder, query) if selector.needs & {"scores", "features"} else None
     prepared = pipeline.prepare_video(
         video,
@@ -133,7 +129,7 @@ def _selector(
 ) -> tuple[str, Selector]:
     """(the method's name in the selection, the selector): a name is built with its parameters, a
     built selector is taken as it is (``dedup`` may still guard it)."""
-    from framepick.select import Selector, load_selector, method_label, with_dedup
+    from framepick.select import Selector, method_label, parse_method_spec, with_dedup
 
     if isinstance(method, Selector):
         if method_params:
@@ -144,7 +140,8 @@ def _selector(
         return method_label(method), method if dedup is False else with_dedup(method, dedup)
     if dedup is not False:
         method_params = {**dict(method_params or {}), "dedup": dedup}
-    return method, load_selector(method, **dict(method_params or {}))
+    spec = parse_method_spec(method, method_params, flag="method")  # NAME=CHECKPOINT as on the command line
+    return spec.name, spec.build()
 
 
 def _add_timings(*parts: Mapping[str, float]) -> dict[str, float]:

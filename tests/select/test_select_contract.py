@@ -16,6 +16,9 @@ from framepick.types import Scene, Selection
 
 NAMES = selectors.names()
 LEARNED = {n for n in NAMES if getattr(selectors.get(n), "learned", False)}
+RELEASED = {"tspo-release"}
+"""Selectors of published weights (not trained here): built with a random agent of their architecture."""
+WEIGHTED = LEARNED | RELEASED
 FEATURE_DIM = 16
 _checkpoints: dict[str, str] = {}
 
@@ -30,12 +33,20 @@ def untrained_checkpoints(tmp_path_factory):
         folder = tmp_path_factory.mktemp(name)
         save_policy(folder, build_policy(name, dim=FEATURE_DIM), encoder_id="test-encoder")
         _checkpoints[name] = str(folder)
+    import torch
+
+    from framepick.policies.tspo_release import TSPOReleaseAgent
+
+    torch.manual_seed(0)
+    agent = tmp_path_factory.mktemp("tspo-release") / "agent.pth"
+    torch.save(TSPOReleaseAgent(FEATURE_DIM).state_dict(), agent)
+    _checkpoints["tspo-release"] = str(agent)
     yield
     _checkpoints.clear()
 
 
 def build(name: str, **params):
-    if name in LEARNED:
+    if name in WEIGHTED:
         params.setdefault("checkpoint", _checkpoints[name])
     return load_selector(name, **params)
 
@@ -132,7 +143,7 @@ def test_single_candidate(name: str) -> None:
 @pytest.mark.parametrize("k", [1, 2, 8, 32])
 def test_constant_scores(name: str, k: int) -> None:
     positions = check_output(name, make_inputs(200, 2, np.full(200, 0.25)), k)
-    if name != "topk" and name not in LEARNED and k > 2:
+    if name != "topk" and name not in WEIGHTED and k > 2:
         # Nothing to adapt to: frames are spread over the video, not bunched at the start.
         # (k = 2 is exempt: BOLT's released levels linspace(1/k, 1-1/k, k) are 0.5 twice.)
         assert positions[-1] > 100
@@ -145,7 +156,7 @@ def test_k_is_validated(name: str, bad_k: object) -> None:
         build(name).select(make_inputs(50), bad_k, np.random.default_rng(0))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "scores" in selectors.get(n).needs and n not in LEARNED])
+@pytest.mark.parametrize("name", [n for n in NAMES if "scores" in selectors.get(n).needs and n not in WEIGHTED])
 def test_missing_scores_is_a_clear_error(name: str) -> None:
     inputs = SelectorInput(num_candidates=20)
     with pytest.raises(InvalidArgumentError, match="scores"):

@@ -37,6 +37,7 @@ from torch import nn
 
 from framepick.errors import InvalidArgumentError
 from framepick.policies import register_policy
+from framepick.policies.tspo_modes import bin_max_positions, check_mode
 from framepick.policies.base import Observation, PolicyConfig, SamplingPolicy, gumbel_top_k, sinusoidal_positions
 from framepick.validation import check_float, check_int
 
@@ -139,6 +140,13 @@ class TSPOAgent(SamplingPolicy):
         sim_event = F.cosine_similarity(events, obs.query.unsqueeze(0), dim=-1)
         sim_frame = F.cosine_similarity(obs.frames, obs.query.unsqueeze(0), dim=-1)
         return sim_event + sim_frame
+
+    def select_from_scores(self, obs: Observation, scores: torch.Tensor, k: int, mode: str = "topk") -> torch.Tensor:
+        """``topk`` (the paper's inference) or the authors' ``bin-max`` (the best frame of each of k even bins)."""
+        if check_mode(mode) == "topk":
+            return super().select_from_scores(obs, scores, k)
+        positions = bin_max_positions(scores.detach().cpu().numpy(), k)
+        return torch.as_tensor(positions, dtype=torch.long, device=scores.device)
 
     def sample(self, obs: Observation, k: int, group: int, generator: torch.Generator) -> torch.Tensor:
         return gumbel_top_k(self.frame_scores(obs) / self.temperature, k, group, generator)

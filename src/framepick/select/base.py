@@ -88,6 +88,11 @@ class Selector(ABC):
     def select(self, inputs: SelectorInput, k: int, rng: np.random.Generator) -> SelectorOutput:
         """Choose min(k, T) distinct candidate positions."""
 
+    def auto_encoder(self) -> str | None:
+        """The encoder ``--encoder auto`` means for this selector (the one its weights were trained
+        with), or None for the usual choice. A learned checkpoint names it in its description."""
+        return None
+
     def params(self) -> dict:
         """Hyper-parameters, for the output's ``params``; dataclass fields by default."""
         from dataclasses import asdict, is_dataclass

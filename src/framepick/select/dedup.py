@@ -157,6 +157,9 @@ class NearDuplicateGuard(Selector):
     def params(self) -> dict:
         return {**self.inner.params(), "dedup": self.threshold}
 
+    def auto_encoder(self) -> str | None:
+        return self.inner.auto_encoder()
+
     def select(self, inputs: SelectorInput, k: int, rng: np.random.Generator) -> SelectorOutput:
         k = check_k(k)
         if inputs.features is None:

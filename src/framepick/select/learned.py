@@ -43,6 +43,14 @@ class LearnedSelector(Selector):
         if meta["method"] != self.name:
             raise ModelError(f"checkpoint {self.checkpoint!r} holds a {meta['method']!r} policy, not {self.name!r}")
 
+    def auto_encoder(self) -> str | None:
+        """The encoder the checkpoint was trained with, as ``framepick train`` recorded it."""
+        if self.checkpoint is None:
+            return None
+        from framepick.policies.checkpoint import read_meta
+
+        return read_meta(self.checkpoint).get("encoder") or None
+
     def load(self):
         """(policy, meta) from :attr:`checkpoint`; a one-line error when there is none."""
         if self.checkpoint is None:
