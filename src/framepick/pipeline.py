@@ -157,8 +157,7 @@ def embed_candidates(
         return found
 
     short_side = max(extractor.input_size for extractor, _ in missing)
-    parts: dict[str, list[np.ndarray]] = {extractor.id: [] for extractor, _ in missing}
-    norms: dict[str, list[np.ndarray]] = {extractor.id: [] for extractor, _ in missing if _reports_norms(extractor)}
+    parts: dict[str, list[Features]] = {extractor.id: [] for extractor, _ in missing}
     kept: list[np.ndarray] = []
     bar = _frames_bar(progress, len(candidates), Path(index.info.path).name)
     try:
@@ -173,12 +172,7 @@ def embed_candidates(
                     break
                 for extractor, _ in missing:
                     start = time.perf_counter()
-                    if extractor.id in norms:
-                        embeddings, batch_norms = extractor.encode_images_with_norms(batch.frames)
-                        norms[extractor.id].append(batch_norms)
-                    else:
-                        embeddings = extractor.encode_images(batch.frames)
-                    parts[extractor.id].append(embeddings)
+                    parts[extractor.id].append(encode_frames(extractor, batch.frames))
                     timer.encode += time.perf_counter() - start
                 kept.append(batch.indices)
                 if bar is not None:
@@ -189,12 +183,29 @@ def embed_candidates(
 
     decoded = candidates.restrict_to(np.concatenate(kept))
     for extractor, key in missing:
-        kept_norms = np.concatenate(norms[extractor.id]) if extractor.id in norms else None
-        rows = FrameRows(decoded, Features(np.concatenate(parts[extractor.id]), None, extractor.id, kept_norms))
+        rows = FrameRows(decoded, join_features(parts[extractor.id]))
         if cache is not None:
             store_rows(cache, key, rows)
         found[extractor.id] = rows
     return found
+
+
+def encode_frames(extractor: Encoder | ColorHistograms, frames: np.ndarray) -> Features:
+    """One extractor's features of [n,H,W,3] ``frames``, with the rows' norms where it reports them."""
+    if _reports_norms(extractor):
+        embeddings, norms = extractor.encode_images_with_norms(frames)
+    else:
+        embeddings, norms = extractor.encode_images(frames), None
+    return Features(embeddings, None, extractor.id, norms)
+
+
+def join_features(parts: Sequence[Features]) -> Features:
+    """Batches of one extractor's features, in order, as one matrix (norms kept when every batch has them)."""
+    norms = [part.norms for part in parts]
+    return Features(
+        np.concatenate([part.embeddings for part in parts]), None, parts[0].encoder_id,
+        None if any(n is None for n in norms) else np.concatenate(norms),  # type: ignore[arg-type]
+    )
 
 
 def store_rows(cache: FeatureCache, key: str, rows: FrameRows) -> None:

@@ -16,9 +16,9 @@ import os
 import sys
 from typing import Iterator, Sequence
 
-from framepick.cli import answer, data, eval as eval_command, export, listing, report, scenes, select, serve, train
+from framepick.cli import answer, data, embed, eval as eval_command, export, listing, report, scenes, select, serve, train
 
-COMMANDS = (select, answer, serve, scenes, listing.methods, listing.encoders, eval_command, report, export, data, train)
+COMMANDS = (select, answer, serve, scenes, listing.methods, listing.encoders, embed, eval_command, report, export, data, train)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -112,6 +112,15 @@ def load_encoder(spec: str = AUTO, *, need_text: bool = True) -> Encoder:
         return encoder
 
 
+def loaded_spec(encoder: Encoder) -> str | None:
+    """The canonical spec ``encoder`` was loaded by (:func:`load_encoder`), or None for one built otherwise.
+
+    For work sent to other processes (Ray workers), which load the same encoder by its spec.
+    """
+    with _lock:
+        return next((spec for spec, loaded in _loaded.items() if loaded is encoder), None)
+
+
 def clear_loaded_encoders() -> None:
     """Forget memoised encoders (tests; freeing memory in long-lived processes)."""
     with _lock:
