@@ -24,6 +24,7 @@ from framepick.cli.checks import (
     check_outputs,
     seed_arg,
 )
+from framepick.cli.ray_args import add_ray_args, ray_options_from_args
 from framepick.errors import InvalidArgumentError
 
 DESCRIPTION = """\
@@ -33,6 +34,9 @@ per-sample relevance curves and scenes to OUT/timelines.jsonl and the run's sett
 OUT/config.json; then print a summary table. Each video is decoded and embedded once per encoder
 (and cached). An interrupted run, even by kill -9, resumes where it stopped when run again with
 the same --out.
+
+With --ray the videos are first decoded and embedded on a Ray cluster ('framepick embed --ray');
+the records are then written here, from the cache, so the run stays resumable (docs/scale.md).
 
 The 'offline' answerer is a weak baseline (option texts matched against frames in the encoder's
 space), there to make accuracy computable without an MLLM; do not read its accuracy as an MLLM's."""
@@ -79,6 +83,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_device_args(parser)
     add_grid_args(parser)
     add_cache_args(parser)
+    add_ray_args(parser)
     parser.set_defaults(run=run)
 
 
@@ -91,6 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise InvalidArgumentError(f"--limit must be a positive integer, got {args.limit}")
     _check_paths(args)
+    if args.ray is not None and args.no_cache:
+        raise InvalidArgumentError("--ray embeds into the feature cache for the run to read; it does not go with --no-cache")
+    ray_options = ray_options_from_args(args) if args.ray is not None else None
     apply_device_args(args)
     methods = parse_method_specs(args.methods)  # argument errors before anything loads
     ks = parse_ks(args.k)
@@ -108,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     from framepick.answer import load_answerer
 
     answerer = load_answerer(args.answerer, answerer_options_from_args(args))
+    if ray_options is not None:
+        _embed_on_ray(args, samples, answerer, modes, grid, ray_options)
     summary = run_eval(
         samples,
         args.out,
@@ -137,6 +147,39 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def _embed_on_ray(args: argparse.Namespace, samples: list, answerer, modes, grid, options) -> None:
+    """The run's videos decoded and embedded on Ray, with every encoder the run reads, into its cache.
+
+    Only the cache is filled here: the records are written afterwards by the usual loop in this
+    process, so they stay resumable whatever happens to a worker. A video that fails here is
+    tried (and reported) again by that loop.
+    """
+    import logging
+
+    from framepick.answer.base import EmbeddingAnswerer
+    from framepick.embed.on_ray import embed_on_ray
+    from framepick.embed.spec import EmbedSpec
+    from framepick.encode.cache import FeatureCache
+    from framepick.encode.resolve import canonical_spec, loaded_spec
+    from framepick.eval.runner import selection_encoder_spec
+
+    specs = [canonical_spec(selection_encoder_spec(args.encoder, modes))]
+    if isinstance(answerer, EmbeddingAnswerer):
+        spec = loaded_spec(answerer.encoder)
+        if spec is None:
+            logging.getLogger(__name__).warning(
+                "the answerer's encoder %s was not loaded by a spec; the eval loop embeds its features here", answerer.encoder.id
+            )
+        else:
+            specs.append(spec)
+    embed_spec = EmbedSpec(
+        grid, tuple(dict.fromkeys(specs)), allow_damaged=args.allow_damaged, device=args.device,
+    )
+    videos = list(dict.fromkeys(str(sample.video) for sample in samples))
+    summary = embed_on_ray(videos, embed_spec, FeatureCache(args.cache_dir), options, progress=progress_from_args(args))
+    print(f"embedded on Ray: {summary.line()}", file=sys.stderr)
 
 
 def _check_paths(args: argparse.Namespace) -> None:

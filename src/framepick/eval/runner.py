@@ -113,6 +113,17 @@ def parse_ks(text: str | Iterable[int]) -> tuple[int, ...]:
     return tuple(ks)
 
 
+def selection_encoder_spec(encoder: str, modes: Sequence[str]) -> str:
+    """The encoder spec an eval selects with: ``encoder``, with ``auto`` resolved for the query modes.
+
+    By the modes, not the samples: the same command on more rows must pick the same encoder (a
+    run folder resumes only with it); only ``--query image`` alone can do without text.
+    """
+    from framepick.encode import resolve_auto
+
+    return resolve_auto(need_text=tuple(modes) != ("image",)) if encoder == "auto" else encoder
+
+
 def duration_bucket_for(seconds: float | None) -> str | None:
     """The bucket of :data:`DURATION_BUCKETS` a duration falls in."""
     if seconds is None:
@@ -193,7 +204,7 @@ def run_eval(
     """
     from framepick import __version__, api
     from framepick.answer import load_answerer
-    from framepick.encode import load_encoder, resolve_auto
+    from framepick.encode import load_encoder
     from framepick.video.candidates import GridSpec
 
     started = time.perf_counter()
@@ -218,12 +229,7 @@ def run_eval(
         )
     answerer_spec = answerer if isinstance(answerer, str) else answerer.id
     answerer_obj = load_answerer(answerer) if isinstance(answerer, str) else answerer
-    encoder_spec = encoder
-    if encoder == "auto":
-        # By the modes, not the samples: the same command on more rows must pick the same encoder
-        # (a run folder resumes only with it); only --query image alone can do without text.
-        encoder_spec = resolve_auto(need_text=modes != ("image",))
-    selection_encoder = load_encoder(encoder_spec)
+    selection_encoder = load_encoder(selection_encoder_spec(encoder, modes))
     if needs_text and not selection_encoder.has_text:
         raise InvalidArgumentError(
             f"encoder {selection_encoder.id!r} cannot embed text questions, and --query {'/'.join(modes)} asks "
