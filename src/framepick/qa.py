@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -25,9 +25,6 @@ from framepick.device import use_device
 from framepick.errors import InvalidArgumentError, VideoError
 from framepick.select.base import Selector
 from framepick.types import Selection
-
-if TYPE_CHECKING:
-    from framepick.video.probe import VideoIndex
 
 
 @dataclass(frozen=True)
@@ -128,16 +125,13 @@ def answer_question(
     return QAResult(selection, answer, answerer.id, cached, timings)
 
 
-def decode_chosen(selection: Selection, index: VideoIndex | None = None) -> np.ndarray:
-    """The chosen frames of ``selection``, [k,H,W,3] uint8 RGB at the video's resolution, in order.
-
-    ``index``: the video's index when the caller holds it (a prepared video), so the file is not
-    probed again; a server answering many questions on one video saves that on each."""
+def decode_chosen(selection: Selection) -> np.ndarray:
+    """The chosen frames of ``selection``, [k,H,W,3] uint8 RGB at the video's resolution, in order."""
     from framepick.video.decode import VideoDecoder
 
     if selection.video is None:
         raise InvalidArgumentError("the selection has no video to decode frames from")
-    with VideoDecoder(selection.video.path, index=index) as decoder:
+    with VideoDecoder(selection.video.path) as decoder:
         decoded = decoder.get_frames(selection.indices)
     if len(decoded.indices) != len(selection.indices):
         missing = sorted(set(selection.indices.tolist()) - set(np.asarray(decoded.indices).tolist()))

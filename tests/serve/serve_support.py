@@ -15,7 +15,7 @@ from videogen import BARCODE_ROWS, BLUE, GREY, RED, write_video
 
 from framepick.answer.prompt import load_template
 from framepick.encode.base import Encoder, l2_normalize
-from framepick.serve import FramePicker, Proxy, ProxyServer, RemoteVideos, ServerSettings, Upstream, VideoRoot
+from framepick.serve import FrameImages, FramePicker, Proxy, ProxyServer, RemoteVideos, ServerSettings, Upstream, VideoRoot
 
 QUESTION = "When is the screen red?"
 
@@ -65,10 +65,11 @@ def chat_body(url: str, question: str = QUESTION, **extra: Any) -> dict[str, Any
 
 
 def make_proxy(picker: FramePicker, root: Path | None, upstream_url: str, *, key: str | None = None,
-               timeout: float = 30.0, remote: RemoteVideos | None = None, max_side: int = 160) -> Proxy:
+               timeout: float = 30.0, remote: RemoteVideos | None = None, images: FrameImages | None = None) -> Proxy:
+    """A proxy sending frames at 160 px (the test videos' own width: the pictures are not resized)."""
     return Proxy(
         picker, VideoRoot(root, allow_remote=remote is not None), Upstream(upstream_url, key, timeout),
-        template=load_template("default"), max_side=max_side, remote=remote,
+        template=load_template("default"), images=images or FrameImages(160), remote=remote,
     )
 
 

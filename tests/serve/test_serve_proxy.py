@@ -21,6 +21,7 @@ from PIL import Image
 from serve_support import QUESTION, call, chat_body, make_proxy, serving
 from videogen import decode_barcode
 
+from framepick.serve import FrameImages
 from framepick.video.decode import VideoDecoder
 
 
@@ -50,7 +51,7 @@ def test_a_video_request_is_answered_with_the_chosen_frames_sent_and_reported(pi
     extension = reply["framepick"]
     assert extension["video"] == "red.mp4" and extension["method"] == "topk" and extension["k"] == 4
     assert extension["candidates"] == 32 and extension["prepared"] in ("now", "reused")
-    assert set(extension["timings"]) == {"prepare", "select", "decode", "images", "upstream"}
+    assert set(extension["timings"]) == {"prepare", "select", "decode", "images", "body", "upstream"}
     indices = [f["index"] for f in extension["frames"]]
     times = [f["timestamp"] for f in extension["frames"]]
     assert indices == sorted(indices) and len(indices) == 4
@@ -71,8 +72,26 @@ def test_a_video_request_is_answered_with_the_chosen_frames_sent_and_reported(pi
     lines = [r.getMessage() for r in caplog.records if r.name == "framepick.serve.server"]
     assert len(lines) == 1
     assert lines[0].startswith("POST /v1/chat/completions 200 video=red.mp4 method=topk k=4 prepared=")
-    for stage in ("prepare=", "select=", "decode=", "images=", "upstream=", "total="):
+    for stage in ("prepare=", "select=", "kept=", "decode=", "images=", "upstream=", "total="):
         assert stage in lines[0]
+
+
+def test_the_question_chooses_the_frames_and_pictures_are_kept_across_questions(picker, videos_root, fake) -> None:
+    with serving(make_proxy(picker, videos_root, fake.url, images=FrameImages(160))) as server:
+        red = call(server.url + "/chat/completions", chat_body("talks/both.mp4", "Where is it red?"))[1]["framepick"]
+        blue = call(server.url + "/chat/completions", chat_body("talks/both.mp4", "Where is it blue?"))[1]["framepick"]
+        again = call(server.url + "/chat/completions", chat_body("talks/both.mp4", "Red, where?"))[1]["framepick"]
+    # both.mp4: red 0-2 s, grey 2-6 s, blue 6-8 s.
+    assert all(f["timestamp"] < 2.0 for f in red["frames"]) and all(f["timestamp"] >= 6.0 for f in blue["frames"])
+    assert red["frames_kept"] == 0 and blue["frames_kept"] == 0 and red["timings"]["decode"] > 0
+    assert again["frames"] == red["frames"] and again["frames_kept"] == 4 and again["timings"]["decode"] == 0
+    sent = [sent_frames(request)[1] for request in fake.behaviour.requests]
+    assert all(np.array_equal(a, b) for a, b in zip(sent[0], sent[2], strict=True))  # the same pictures
+
+    with serving(make_proxy(picker, videos_root, fake.url, images=FrameImages(160, max_bytes=0))) as server:
+        for _ in range(2):
+            extension = call(server.url + "/chat/completions", chat_body("talks/both.mp4", "Where is it red?"))[1]["framepick"]
+            assert extension["frames_kept"] == 0  # no memory for pictures: decoded each time
 
 
 def test_per_request_method_and_k(picker, videos_root, fake) -> None:

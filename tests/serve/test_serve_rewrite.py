@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import io
-
 import numpy as np
 import pytest
-from PIL import Image
 
-from framepick.answer.prompt import load_template
+from framepick.answer.prompt import build_parts, load_template
 from framepick.serve.api_errors import ApiError
-from framepick.serve.rewrite import VideoAsk, find_video, with_frames, without_extension
+from framepick.serve.rewrite import VideoAsk, find_video, frame_content, with_frames, without_extension
 
 
 def chat(*content, role="user", **extra) -> dict:
@@ -65,19 +61,17 @@ def test_what_framepick_needs_is_refused_with_a_400_naming_the_part(body, words,
 def test_the_frames_replace_the_video_part_labelled_as_the_answerers_label_them() -> None:
     body = chat({"type": "text", "text": "Watch:"}, VIDEO, QUESTION, framepick={"k": 2}, temperature=0)
     ask = find_video(body)
-    frames = np.zeros((2, 90, 160, 3), np.uint8)
-    frames[1, :, :, 0] = 255
-    out = with_frames(body, ask, frames, [1.25, 97.0], load_template("default"), max_side=64)
+    template = load_template("default")
+    frames = frame_content(template, ["data:image/jpeg;base64,AAAA", "data:image/jpeg;base64,BBBB"], [1.25, 97.0])
+    out = with_frames(body, ask, frames)
     content = out["messages"][1]["content"]
     assert [part["type"] for part in content] == ["text", "text", "image_url", "text", "image_url", "text"]
     assert content[0]["text"] == "Watch:" and content[-1] == QUESTION
     # The answerers' words (answer/prompt.py's default template), with the frames' true times.
     assert [content[1]["text"], content[3]["text"]] == ["Frame 1 at 1.2s:", "Frame 2 at 97.0s:"]
-    second = content[4]["image_url"]["url"]
-    assert second.startswith("data:image/jpeg;base64,")
-    picture = Image.open(io.BytesIO(base64.b64decode(second.split(",", 1)[1])))
-    assert picture.format == "JPEG" and max(picture.size) == 64  # fitted to max_side
-    assert np.asarray(picture)[..., 0].mean() > 200  # the second frame is the red one
+    pictures = build_parts(template, np.zeros((2, 8, 8, 3), np.uint8), [1.25, 97.0], "q", [])
+    assert [content[1]["text"], content[3]["text"]] == [pictures[0].text, pictures[2].text]  # as framepick answer says it
+    assert content[4]["image_url"]["url"] == "data:image/jpeg;base64,BBBB"
     assert "framepick" not in out and out["temperature"] == 0 and out["messages"][0] == body["messages"][0]
     # The client's body is left as it was.
     assert body["messages"][1]["content"][1] == VIDEO and body["framepick"] == {"k": 2}

@@ -151,8 +151,7 @@ def build_parts(
 
 def frame_parts(template: PromptTemplate, frames: np.ndarray, timestamps: Sequence[float] | None) -> list[Part]:
     """Label + image per frame, in the order given, without the question block: what
-    :func:`build_parts` puts first, and what ``framepick serve`` puts where a request's video was
-    (the client's own words stay around it)."""
+    :func:`build_parts` puts first."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise InvalidArgumentError(f"frames must be [n,H,W,3] uint8 RGB, got {frames.shape} {frames.dtype}")
@@ -161,14 +160,16 @@ def frame_parts(template: PromptTemplate, frames: np.ndarray, timestamps: Sequen
     parts: list[Part] = []
     for i, frame in enumerate(frames):
         seconds = None if timestamps is None else float(timestamps[i])
-        label = (
-            template.frame_label_no_time.format(number=i + 1)
-            if seconds is None
-            else template.frame_label.format(number=i + 1, seconds=seconds)
-        )
-        parts.append(TextPart(label))
+        parts.append(TextPart(frame_label(template, i + 1, seconds)))
         parts.append(ImagePart(frame, seconds))
     return parts
+
+
+def frame_label(template: PromptTemplate, number: int, seconds: float | None) -> str:
+    """The text before frame ``number`` (from 1) shown at ``seconds`` (None: unknown)."""
+    if seconds is None:
+        return template.frame_label_no_time.format(number=number)
+    return template.frame_label.format(number=number, seconds=float(seconds))
 
 
 def question_block(template: PromptTemplate, question: str, options: Sequence[str]) -> str:

@@ -43,6 +43,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     parser.add_argument("--prompt", metavar="NAME|FILE", help="frame label wording: a template name or JSON file (default: default)")
     parser.add_argument("--max-side", type=int, default=768, metavar="PX", help="frames are sent fitted to this side (default 768)")
+    parser.add_argument("--frame-cache-mb", type=float, default=512, metavar="MB",
+                        help="memory for the chosen frames' JPEGs, kept across questions (default 512; 0: none)")
     videos = parser.add_argument_group("videos")
     videos.add_argument("--videos-root", metavar="DIR", help="the folder requests' video paths are read under (none: local paths are refused)")
     videos.add_argument("--allow-remote", action="store_true", help="also fetch http(s) video URLs (off by default: the server would open any URL a client names)")
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     from framepick.answer.prompt import load_template
     from framepick.api import DEFAULT_METHOD, feature_cache
     from framepick.serve import (
-        FramePicker, PickSettings, Proxy, ProxyServer, RemoteLimits, RemoteVideos, ServerSettings, Upstream, VideoRoot,
+        FrameImages, FramePicker, PickSettings, Proxy, ProxyServer, RemoteLimits, RemoteVideos, ServerSettings, Upstream,
+        VideoRoot,
     )
 
     finish_grid_args(args)
@@ -96,7 +99,10 @@ def run(args: argparse.Namespace) -> int:
         cache=feature_cache(False if args.no_cache else (args.cache_dir or True)), allow_damaged=args.allow_damaged,
         seed=args.seed,
     ))
-    proxy = Proxy(picker, root, upstream, template=template, max_side=args.max_side, remote=remote)
+    if args.frame_cache_mb < 0:
+        raise InvalidArgumentError(f"--frame-cache-mb must be >= 0, got {args.frame_cache_mb}")
+    images = FrameImages(args.max_side, int(args.frame_cache_mb * (1 << 20)))
+    proxy = Proxy(picker, root, upstream, template=template, images=images, remote=remote)
     try:
         server = ProxyServer(proxy, ServerSettings(host=args.host, port=args.port, workers=args.workers, token=token))
     except OSError as exc:

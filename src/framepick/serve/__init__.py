@@ -11,6 +11,7 @@ One idea per module:
 - :mod:`~framepick.serve.remote`: http(s) videos, when allowed, bounded in size and time;
 - :mod:`~framepick.serve.once`: each video prepared once, however many requests ask together;
 - :mod:`~framepick.serve.picker`: the encoder, the selectors and the prepared videos;
+- :mod:`~framepick.serve.frames`: the chosen frames as JPEGs, kept across requests;
 - :mod:`~framepick.serve.rewrite`: a request with a video into one with the frames;
 - :mod:`~framepick.serve.upstream`: the MLLM server behind the proxy;
 - :mod:`~framepick.serve.proxy`: what a request becomes, apart from HTTP;
@@ -21,6 +22,7 @@ A top floor, like ``cli``: it imports ``api``, ``pipeline``, ``qa`` and ``answer
 imports it.
 """
 
+from framepick.serve.frames import FrameImages
 from framepick.serve.paths import VideoRoot
 from framepick.serve.picker import FramePicker, PickSettings
 from framepick.serve.proxy import Proxy
@@ -29,6 +31,7 @@ from framepick.serve.server import ProxyServer, ServerSettings
 from framepick.serve.upstream import Upstream
 
 __all__ = [
+    "FrameImages",
     "FramePicker",
     "PickSettings",
     "Proxy",

@@ -8,8 +8,8 @@ requests on one video prepare it once (:class:`~framepick.serve.once.OnceCache`)
 ``prepare_slots`` videos are prepared at a time, since each one already keeps the cores busy.
 
 Per request: the question is embedded (under a lock: a fast tokenizer refuses to be used by two
-threads at once), the selector runs on the prepared features, and the chosen frames are decoded at
-the video's resolution with the index already in memory.
+threads at once) and the selector runs on the prepared features; the chosen frames become pictures
+in :mod:`framepick.serve.frames`.
 """
 
 from __future__ import annotations
@@ -19,12 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from framepick import pipeline
 from framepick.api import DEFAULT_METHOD, check_has_checkpoint, select_prepared
 from framepick.errors import FramepickError, InvalidArgumentError
-from framepick.qa import decode_chosen
 from framepick.serve.once import OnceCache
 from framepick.serve.paths import LocalVideo
 from framepick.types import Query, Selection
@@ -34,6 +31,7 @@ if TYPE_CHECKING:
     from framepick.encode.base import Encoder
     from framepick.encode.cache import FeatureCache
     from framepick.select.base import Selector
+    from framepick.video.probe import VideoIndex
 
 
 @dataclass(frozen=True)
@@ -58,13 +56,13 @@ class PickSettings:
 @dataclass(frozen=True)
 class Picked:
     selection: Selection
-    frames: np.ndarray
-    """[k,H,W,3] uint8 RGB, the chosen frames in time order."""
+    index: VideoIndex
+    """The video's index, so its chosen frames are decoded without probing it again."""
     prepared_now: bool
     """Whether this request prepared the video (False: another request did, or it was kept)."""
     timings: dict[str, float]
-    """Seconds: ``prepare`` (waiting for the video's preparation, ~0 when kept), ``select``
-    (embedding the question and selecting), ``decode`` (the chosen frames)."""
+    """Seconds: ``prepare`` (waiting for the video's preparation, ~0 when kept) and ``select``
+    (embedding the question and selecting)."""
 
 
 class FramePicker:
@@ -123,11 +121,7 @@ class FramePicker:
             seed=self.settings.seed,
         )
         timings["select"] = time.perf_counter() - start
-
-        start = time.perf_counter()
-        frames = decode_chosen(selection, index=prepared.index)
-        timings["decode"] = time.perf_counter() - start
-        return Picked(selection, frames, prepared_now, timings)
+        return Picked(selection, prepared.index, prepared_now, timings)
 
     def _prepare(self, video: LocalVideo, scenes: bool) -> pipeline.PreparedVideo:
         settings = self.settings

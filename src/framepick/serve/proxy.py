@@ -4,7 +4,8 @@
 
 1. the URL is checked against the videos root (or fetched, with ``--allow-remote``);
 2. ``k`` frames are picked for the question (:class:`~framepick.serve.picker.FramePicker`);
-3. the video part becomes labelled JPEG frames (:func:`~framepick.serve.rewrite.with_frames`);
+3. the video part becomes the frames, labelled with their times, as JPEGs
+   (:class:`~framepick.serve.frames.FrameImages`, :func:`~framepick.serve.rewrite.with_frames`);
 4. the request goes upstream; the reply comes back with an extension field ``"framepick"``:
    the chosen frames' indices and times, the method, ``k``, and where the time went. A streamed
    reply carries it in its first event.
@@ -25,9 +26,10 @@ from framepick.answer.prompt import PromptTemplate
 from framepick.errors import FramepickError, one_line
 from framepick.serve.api_errors import UPSTREAM, ApiError, bad_request
 from framepick.serve.paths import LocalVideo, RemoteVideo, VideoRoot, local_file
+from framepick.serve.frames import FrameImages
 from framepick.serve.picker import FramePicker, Picked
 from framepick.serve.remote import RemoteVideos
-from framepick.serve.rewrite import EXTENSION, VideoAsk, find_video, with_frames, without_extension
+from framepick.serve.rewrite import EXTENSION, VideoAsk, find_video, frame_content, with_frames, without_extension
 from framepick.serve.upstream import Upstream, UpstreamResponse
 
 
@@ -49,14 +51,14 @@ class Proxy:
         upstream: Upstream,
         *,
         template: PromptTemplate,
-        max_side: int,
+        images: FrameImages,
         remote: RemoteVideos | None = None,
     ) -> None:
         self.picker = picker
         self.root = root
         self.upstream = upstream
         self.template = template
-        self.max_side = max_side
+        self.images = images
         self.remote = remote
 
     def chat(self, raw: bytes, log: dict[str, Any]) -> Outcome:
@@ -71,11 +73,16 @@ class Proxy:
         log["video"] = ask.url
         video = self._locate(ask, log)
         picked = self._pick(video, ask, log)
-        start = time.perf_counter()
         selection = picked.selection
-        rewritten = with_frames(body, ask, picked.frames, selection.timestamps.tolist(), self.template, self.max_side)
-        payload = json.dumps(rewritten).encode()
-        log["images"] = time.perf_counter() - start
+        try:
+            pictures = self.images.data_urls(video, picked.index, selection.indices.tolist())
+        except (FramepickError, OSError) as exc:
+            raise self._video_error(exc, video, ask) from None
+        log.update(kept=pictures.kept, decode=pictures.decode, images=pictures.images)
+        start = time.perf_counter()
+        frames = frame_content(self.template, pictures.urls, selection.timestamps.tolist())
+        payload = json.dumps(with_frames(body, ask, frames)).encode()
+        log["body"] = time.perf_counter() - start
         extension = _extension(ask, picked, log)
 
         start = time.perf_counter()
@@ -138,14 +145,23 @@ class Proxy:
         try:
             picked = self.picker.pick(video, ask.question, ask.method, ask.k)
         except (FramepickError, OSError) as exc:
-            # The library names files by their resolved path; the client knows its own spelling.
-            message = str(exc) if isinstance(exc, FramepickError) else f"{video.shown!r}: {one_line(exc, with_type=False, os_reason=True)}"
-            raise bad_request(message.replace(str(video.path), video.shown), ask.param) from None
+            raise self._video_error(exc, video, ask) from None
         log["method"] = picked.selection.method
         log["k"] = len(picked.selection.indices)
         log["prepared"] = "now" if picked.prepared_now else "reused"
         log.update(picked.timings)
         return picked
+
+
+    @staticmethod
+    def _video_error(exc: FramepickError | OSError, video: LocalVideo, ask: VideoAsk) -> ApiError:
+        """A 400 for what went wrong with the video. The library names files by their resolved
+        path; the client knows its own spelling, and the server's folders are not its business."""
+        if isinstance(exc, FramepickError):
+            message = str(exc)
+        else:
+            message = f"{video.shown!r} cannot be read: {one_line(exc, with_type=False, os_reason=True)}"
+        return bad_request(message.replace(str(video.path), video.shown), ask.param)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
@@ -172,7 +188,8 @@ def _extension(ask: VideoAsk, picked: Picked, log: dict[str, Any]) -> dict[str, 
             for index, seconds in zip(selection.indices, selection.timestamps, strict=True)
         ],
         "prepared": log["prepared"],
-        "timings": {name: round(log[name], 4) for name in ("fetch", "prepare", "select", "decode", "images") if name in log},
+        "frames_kept": log["kept"],
+        "timings": {name: round(log[name], 4) for name in ("fetch", "prepare", "select", "decode", "images", "body") if name in log},
     }
 
 

@@ -4,9 +4,9 @@
 (``{"type": "video_url", "video_url": {"url": ...}}``, as vLLM and SGLang take it; a bare string
 URL too), the question (the text parts of that same message), and the extension field
 ``"framepick": {"method": ..., "k": ...}``. :func:`with_frames` puts the chosen frames where the
-video part was: per frame, its label with its time and the frame as a JPEG data-URL image part,
-in the words and pictures :mod:`framepick.answer.prompt` and :mod:`framepick.answer.images` give
-every answerer. The client's own parts (the question, a system message, earlier turns) stay as
+video part was (:func:`frame_content`: per frame, its label with its time, then the frame as a
+JPEG data-URL image part), in the words of :mod:`framepick.answer.prompt` that every answerer
+uses, with the pictures of :mod:`framepick.serve.frames`. The client's own parts (the question, a system message, earlier turns) stay as
 they were: framepick adds no instruction, the conversation is the client's.
 
 The extension field is removed before the request goes upstream, with or without a video: a
@@ -19,10 +19,7 @@ import copy
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import numpy as np
-
-from framepick.answer.openai_compat import content_parts
-from framepick.answer.prompt import PromptTemplate, frame_parts
+from framepick.answer.prompt import PromptTemplate, frame_label
 from framepick.serve.api_errors import bad_request
 
 EXTENSION = "framepick"
@@ -108,15 +105,17 @@ def without_extension(body: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key != EXTENSION}
 
 
-def with_frames(
-    body: Mapping[str, Any],
-    ask: VideoAsk,
-    frames: np.ndarray,
-    timestamps: Sequence[float],
-    template: PromptTemplate,
-    max_side: int,
-) -> dict[str, Any]:
-    """``body`` with the video part replaced by the labelled frames, and no extension field.
+def frame_content(template: PromptTemplate, urls: Sequence[str], timestamps: Sequence[float]) -> list[dict[str, Any]]:
+    """Per frame, its label (``Frame 3 at 12.5s:``) and its picture, as OpenAI content parts."""
+    content: list[dict[str, Any]] = []
+    for number, (url, seconds) in enumerate(zip(urls, timestamps, strict=True), start=1):
+        content.append({"type": "text", "text": frame_label(template, number, seconds)})
+        content.append({"type": "image_url", "image_url": {"url": url}})
+    return content
+
+
+def with_frames(body: Mapping[str, Any], ask: VideoAsk, frames: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """``body`` with the video part replaced by ``frames`` (:func:`frame_content`), and no extension field.
 
     Only the message holding the video is copied; the rest of the body is shared, not duplicated
     (a long conversation with pictures in earlier turns stays one copy in memory).
@@ -125,7 +124,7 @@ def with_frames(
     messages = list(out["messages"])
     message = copy.copy(messages[ask.message])
     content = list(message["content"])
-    content[ask.part : ask.part + 1] = content_parts(frame_parts(template, frames, timestamps), max_side)
+    content[ask.part : ask.part + 1] = frames
     message["content"] = content
     messages[ask.message] = message
     out["messages"] = messages
