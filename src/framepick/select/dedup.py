@@ -78,6 +78,10 @@ def near_duplicate_neighbour_pairs(embeddings: np.ndarray, threshold: float = NE
     return int(np.count_nonzero(similarity >= threshold))
 
 
+REFILL_CHUNK = 256
+"""Refill candidates compared with the kept frames at once, in relevance order."""
+
+
 def drop_near_duplicates(
     chosen: np.ndarray,
     embeddings: np.ndarray,
@@ -90,6 +94,11 @@ def drop_near_duplicates(
 
     ``embeddings`` are all T candidates' [T,D] features, ``scores`` their relevance (or None).
     Deterministic: ties go to the earlier position. See the module docstring for the rules.
+
+    Frames are compared with the kept ones only when they are next in line, never all T with
+    every kept frame (``O(kTD)``, a second at T = 20,000 and k = 64): a candidate that is a
+    near-duplicate of a kept frame stays one, so the refill walks the candidates once, most
+    relevant first. Only a video with no distinct frame left falls back to comparing all.
     """
     features = np.asarray(embeddings, dtype=np.float32)
     total = features.shape[0]
@@ -100,32 +109,75 @@ def drop_near_duplicates(
     order = chosen if relevance is None else chosen[np.argsort(-relevance[chosen], kind="stable")]
 
     kept: list[int] = []
-    # closest[i]: similarity of candidate i to its most similar kept frame.
-    closest = np.full(total, -np.inf)
-    taken = np.zeros(total, dtype=bool)
+    kept_rows = np.empty((want, features.shape[1]), dtype=np.float32)
+
+    def similarity_to_kept(positions: np.ndarray) -> np.ndarray:
+        """[n] each position's highest similarity to a kept frame (-inf before any is kept)."""
+        if not kept:
+            return np.full(positions.shape[0], -np.inf)
+        return (features[positions] @ kept_rows[: len(kept)].T).max(axis=1)
 
     def keep(position: int) -> None:
+        kept_rows[len(kept)] = features[position]
         kept.append(position)
-        taken[position] = True
-        np.maximum(closest, features @ features[position], out=closest)
 
     for position in order:
-        if len(kept) < want and closest[position] < threshold:
+        if len(kept) < want and similarity_to_kept(np.array([position]))[0] < threshold:
             keep(int(position))
+    if len(kept) < want and relevance is not None:
+        _refill_by_relevance(relevance, features, kept, keep, similarity_to_kept, want, threshold)
+    if len(kept) < want:
+        _refill_from_all(features, relevance, kept, keep, want, threshold)
+    return np.sort(np.asarray(kept, dtype=np.int64))
 
+
+def _refill_by_relevance(relevance, features, kept, keep, similarity_to_kept, want: int, threshold: float) -> None:
+    """Keep the most relevant candidates that are near-duplicates of nothing kept, until ``want``.
+
+    The same frames as taking, again and again, the first maximum of relevance among the free
+    candidates: walking them in (relevance, position) order, a skipped one stays a
+    near-duplicate of something kept, so one pass suffices.
+    """
+    taken = np.zeros(features.shape[0], dtype=bool)
+    taken[kept] = True
+    line = np.lexsort((np.arange(relevance.shape[0]), -relevance))  # most relevant first, earlier on ties
+    line = line[~taken[line]]
+    for start in range(0, line.shape[0], REFILL_CHUNK):
+        chunk = line[start : start + REFILL_CHUNK]
+        closest = similarity_to_kept(chunk)
+        for i, position in enumerate(chunk.tolist()):
+            if closest[i] >= threshold:
+                continue
+            keep(position)
+            if len(kept) == want:
+                return
+            # The rest of the chunk now also meets the frame just kept.
+            closest[i + 1 :] = np.maximum(closest[i + 1 :], features[chunk[i + 1 :]] @ features[position])
+
+
+def _refill_from_all(features, relevance, kept, keep, want: int, threshold: float) -> None:
+    """The refill by comparing every candidate with every kept frame: without scores (by time gap),
+    or once no candidate is free (the least similar to the frames kept, as distinct as the video allows)."""
+    total = features.shape[0]
+    taken = np.zeros(total, dtype=bool)
+    taken[kept] = True
+    # closest[i]: similarity of candidate i to its most similar kept frame.
+    closest = np.full(total, -np.inf)
+    for position in kept:
+        np.maximum(closest, features @ features[position], out=closest)
     positions = np.arange(total)
     while len(kept) < want:
         free = ~taken & (closest < threshold)
-        if free.any():
-            if relevance is not None:
-                priority = np.where(free, relevance, -np.inf)
-            else:
-                gap = np.min(np.abs(positions[:, None] - np.asarray(kept)[None, :]), axis=1) if kept else positions
-                priority = np.where(free, gap.astype(np.float64), -np.inf)
-            keep(int(np.argmax(priority)))  # argmax: first of equals, the earlier position
+        if free.any() and relevance is not None:
+            position = int(np.argmax(np.where(free, relevance, -np.inf)))  # first of equals: earlier
+        elif free.any():
+            gap = np.min(np.abs(positions[:, None] - np.asarray(kept)[None, :]), axis=1) if kept else positions
+            position = int(np.argmax(np.where(free, gap.astype(np.float64), -np.inf)))
         else:
-            keep(int(np.argmin(np.where(taken, np.inf, closest))))
-    return np.sort(np.asarray(kept, dtype=np.int64))
+            position = int(np.argmin(np.where(taken, np.inf, closest)))
+        keep(position)
+        taken[position] = True
+        np.maximum(closest, features @ features[position], out=closest)
 
 
 class NearDuplicateGuard(Selector):
