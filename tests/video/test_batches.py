@@ -92,3 +92,15 @@ def test_nothing_decodable_raises_like_the_single_call(make_video, tmp_path):
     with VideoDecoder(header_only, index=index) as decoder:
         with pytest.raises(VideoError, match="none of the 3 requested frames"):
             list(decode_batches(decoder, wanted, short_side=None, batch_size=1))
+
+
+def test_the_decoders_pts_lookup_finds_every_frame_in_16_bytes_a_frame():
+    from framepick.video.decode import _PtsLookup
+
+    rng = np.random.default_rng(0)
+    stamps = rng.permutation(np.arange(0, 3_000_000, 3, dtype=np.int64))  # out of order, as packed B-frames
+    lookup = _PtsLookup(stamps)
+    for frame in rng.integers(0, stamps.size, size=200):
+        assert lookup.get(int(stamps[frame])) == frame
+    assert lookup.get(1) == -1 and lookup.get(-5) == -1 and lookup.get(10**12) == -1
+    assert lookup._order.nbytes + lookup._sorted.nbytes == 16 * stamps.size

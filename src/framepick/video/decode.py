@@ -172,14 +172,14 @@ class VideoDecoder:
                 return candidate
         return stream
 
-    def _build_pts_lookup(self) -> dict[int, int] | None:
+    def _build_pts_lookup(self) -> _PtsLookup | None:
         pts = self._index.frame_pts
         if pts is None or self._index.time_base is None:
             return None
         if self._stream.time_base != self._index.time_base:
             logger.warning("%s: stream time base differs from the index; matching frames by time", self._path)
             return None
-        return {int(p): i for i, p in enumerate(pts.tolist())}
+        return _PtsLookup(pts)
 
     @property
     def index(self) -> VideoIndex:
@@ -298,7 +298,7 @@ class VideoDecoder:
         if pts is None:
             return -1
         if self._pts_to_index is not None:
-            return self._pts_to_index.get(int(pts), -1)
+            return self._pts_to_index.get(int(pts))
         if time_base is None:
             return -1
         # Hand-built index: nearest timestamp within half a frame.
@@ -440,6 +440,27 @@ class VideoDecoder:
         if self._rotation_k:
             array = np.rot90(array, self._rotation_k)
         out[slot] = array
+
+
+class _PtsLookup:
+    """Frame index by exact pts, for every frame of the index: two int64 arrays and a binary search.
+
+    A dict of Python ints held ~110 bytes a frame: 100 MB for the 900,000 frames of a ten-hour
+    25 fps video, for each open decoder. The sorted arrays hold 16, and a lookup per decoded
+    frame costs a microsecond next to the frame's millisecond of decoding.
+    """
+
+    def __init__(self, frame_pts: np.ndarray) -> None:
+        # Sorted, because packed-B-frame streams stamp frames out of display order.
+        self._order = np.argsort(frame_pts, kind="stable")
+        self._sorted = frame_pts[self._order]
+
+    def get(self, pts: int) -> int:
+        """The index of the frame stamped ``pts``, or -1 when no frame is."""
+        position = int(np.searchsorted(self._sorted, pts))
+        if position < self._sorted.shape[0] and self._sorted[position] == pts:
+            return int(self._order[position])
+        return -1
 
 
 # The decoder's threading rule lives with the probe, which must decode with the same rule; this

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import os
+from array import array
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -257,10 +258,12 @@ def _probe_open(container: Any, path: Path) -> VideoIndex:
     if time_base is None or time_base <= 0:
         raise VideoError(f"video stream of {str(path)!r} has no time base")
 
-    pts_list: list[int] = []
+    # Typed arrays, not lists: a list holds a 36-byte int object per packet, and a ten-hour
+    # video has 900,000 of them (~100 MB for the three, against 22 MB).
+    pts_list = array("q")
     damage: str | None = None
-    key_pts: list[int] = []
-    durations: list[int] = []
+    key_pts = array("q")
+    durations = array("q")
     first_frames = _FirstFrames()
     damaged = False
     # The threading VideoDecoder uses: the order check below must see the stamps it will see.
