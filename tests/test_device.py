@@ -52,3 +52,17 @@ def test_dtypes() -> None:
     assert device.resolve_dtype("bfloat16", "cpu") is torch.bfloat16
     with pytest.raises(InvalidArgumentError, match="dtype must be one of auto, float32, float16, bfloat16"):
         device.resolve_dtype("fp8", "cpu")
+
+
+def test_a_command_run_from_python_does_not_leave_its_device_behind(tmp_path) -> None:
+    from framepick.cli.main import main
+
+    assert device.chosen_device() is None
+    assert main(["select", "--scores", str(_scores(tmp_path)), "-k", "2", "--device", "cpu"]) == 0
+    assert device.chosen_device() is None
+
+
+def _scores(tmp_path):
+    path = tmp_path / "scores.json"
+    path.write_text("[0.1, 0.9, 0.3, 0.7]")
+    return path

@@ -15,9 +15,11 @@ Importing this module does not import torch; the functions do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
+from typing import Iterator
 
 from framepick.errors import InvalidArgumentError
 
@@ -68,6 +70,28 @@ def use_device(spec: str | None) -> str:
     with _lock:
         _chosen = None if spec is None else check_device_spec(spec)
     return resolved
+
+
+def chosen_device() -> str | None:
+    """The device :func:`use_device` set (as given, lower-cased), or None when none was."""
+    return _chosen
+
+
+@contextlib.contextmanager
+def restored_device_choice() -> Iterator[None]:
+    """Put the process's device choice back as it was when the block ends.
+
+    The CLI runs each command inside one, so calling ``framepick.cli.main.main([...,
+    "--device", "cpu"])`` from Python (a notebook, a test) does not leave its choice behind for
+    the calls that follow. Imports nothing: a command without torch stays without it.
+    """
+    global _chosen
+    previous = _chosen
+    try:
+        yield
+    finally:
+        with _lock:
+            _chosen = previous
 
 
 def resolve_dtype(spec: str | None, device: str):

@@ -52,10 +52,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from framepick.device import restored_device_choice
     from framepick.errors import FramepickError
 
     try:
-        return int(args.run(args) or 0)
+        with restored_device_choice():  # a --device of this command is not left behind for the next
+            return int(args.run(args) or 0)
     except FramepickError as exc:
         _fail(str(exc))
         return exc.exit_code
