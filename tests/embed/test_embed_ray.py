@@ -170,3 +170,16 @@ def test_a_worker_killed_mid_run_loses_nothing_and_writes_nothing_twice(cluster,
     for key in local:
         np.testing.assert_array_equal(on_ray[key]["indices"], local[key]["indices"])
         np.testing.assert_allclose(on_ray[key]["embeddings"], local[key]["embeddings"], atol=1e-5)
+
+
+def test_a_gpu_device_without_gpus_per_worker_and_a_failed_actor_are_one_line(tmp_path, capsys):
+    from framepick.embed.on_ray import ray_reason
+
+    assert main(["embed", str(tmp_path / "v.mp4"), "--ray", "--device", "cuda"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--gpus-per-worker" in err[0]
+    died = ray.exceptions.RayError(
+        "The actor died because of an error raised in its creation task, \x1b[36mray::MapWorker(Map(_EncodeRows))\x1b[39m\n"
+        "  File \"x.py\", line 4, in __init__\nframepick.errors.ModelError: no weights in /models/x\n"
+    )
+    assert ray_reason(died) == "framepick.errors.ModelError: no weights in /models/x"

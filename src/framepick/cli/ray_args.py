@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from framepick.cli.checks import positive_int_arg
+from framepick.errors import InvalidArgumentError
 
 
 def _non_negative(text: str) -> float:
@@ -41,6 +42,11 @@ def ray_options_from_args(args: argparse.Namespace):
     from framepick.embed.on_ray import RayOptions, import_ray
 
     import_ray()  # the one-line error naming the extra, before anything loads
+    device = (getattr(args, "device", None) or "").strip().lower()
+    if device.startswith("cuda") and not args.gpus_per_worker:
+        raise InvalidArgumentError(
+            f"--device {args.device} with --ray needs --gpus-per-worker: Ray shows an actor only the GPUs it was given"
+        )
     return RayOptions(
         address=args.ray or None,
         workers=args.workers,

@@ -34,7 +34,7 @@ from framepick.embed.spec import EmbedSpec, Extractor, load_extractors
 from framepick.embed.stages import decode_job, encode_batch, failure_reason
 from framepick.embed.summary import EmbedSummary
 from framepick.encode.cache import FeatureCache
-from framepick.errors import InvalidArgumentError
+from framepick.errors import FramepickError, InvalidArgumentError, one_line
 
 logger = logging.getLogger(__name__)
 
@@ -161,11 +161,28 @@ def embed_on_ray(
             writer = Assembler(videos, spec, cache, summary, on_finished=bar.finished)
             jobs = _plan(videos, cache, extractors, spec, writer)
             if jobs:
-                for row in _dataset(ray, jobs, spec, options).iter_rows():
-                    writer.feed(pickle.loads(row["event"]))
+                try:
+                    for row in _dataset(ray, jobs, spec, options).iter_rows():
+                        writer.feed(pickle.loads(row["event"]))
+                except ray.exceptions.RayError as error:
+                    # A bad video never gets here (it is an event); this is the pipeline itself:
+                    # an actor that cannot load its model, a cluster gone.
+                    raise FramepickError(
+                        f"the Ray run stopped: {ray_reason(error)}; the {summary.embedded} videos written are kept, "
+                        "rerun to finish"
+                    ) from error
             writer.close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def ray_reason(error: BaseException) -> str:
+    """The cause of a Ray error in one line: the last line of its message (Ray puts the remote
+    traceback first and the exception it ended with last), without terminal colours."""
+    import re
+
+    lines = [line.strip() for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines() if line.strip()]
+    return lines[-1] if lines else one_line(error)
 
 
 def _plan(
