@@ -229,6 +229,28 @@ def test_bad_http_is_refused_in_one_line(picker, videos_root, fake) -> None:
         assert answer.startswith(b"HTTP/1.1 411") and b'"error"' in answer
 
 
+def test_a_body_dripped_slower_than_the_client_timeout_is_cut_off(picker, videos_root, fake) -> None:
+    with serving(make_proxy(picker, videos_root, fake.url), client_timeout=1.0) as server:
+        host, port = server.server_address[:2]
+        with socket.create_connection((host, port), timeout=10) as sock:
+            sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            start = time.monotonic()
+            answer = b""
+            try:
+                while not answer:  # a byte every 0.3 s: each read is inside the timeout, the whole is not
+                    sock.sendall(b" ")
+                    time.sleep(0.3)
+                    sock.setblocking(False)
+                    try:
+                        answer = sock.recv(4096)
+                    except BlockingIOError:
+                        pass
+                    sock.setblocking(True)
+            except OSError:
+                pass
+        assert answer.startswith(b"HTTP/1.1 408") and time.monotonic() - start < 5
+
+
 def test_silent_clients_cannot_hold_the_workers(picker, videos_root, fake) -> None:
     with serving(make_proxy(picker, videos_root, fake.url), workers=2, client_timeout=1.0) as server:
         host, port = server.server_address[:2]

@@ -98,6 +98,14 @@ def test_streaming_carries_the_extension_in_its_first_event(proxy) -> None:
     assert len(chunks[0]["framepick"]["frames"]) == 2
     assert all("framepick" not in chunk for chunk in chunks[1:])
 
+    openai = pytest.importorskip("openai")
+    client = openai.OpenAI(base_url=url, api_key="unused", max_retries=0, timeout=120)
+    stream = client.chat.completions.create(model=model, messages=chat_body("blue.mp4")["messages"], max_tokens=4,
+                                            stream=True, extra_body={"framepick": {"k": 2}})
+    events = list(stream)
+    assert len(events[0].model_extra["framepick"]["frames"]) == 2
+    assert "".join(e.choices[0].delta.content or "" for e in events if e.choices)  # the model's words came through
+
 
 def test_models_health_and_a_bad_video_on_the_real_pair(proxy, videos_root) -> None:
     url, model, _ = proxy
