@@ -266,3 +266,20 @@ def test_an_encoder_that_reports_norms_gets_them_in_its_entries(short_videos, tm
     assert "norms" in theirs and "norms" in ours
     np.testing.assert_allclose(ours["norms"], theirs["norms"], rtol=1e-5)
     np.testing.assert_allclose(ours["embeddings"], theirs["embeddings"], atol=1e-5)
+
+
+def test_an_address_where_no_cluster_listens_fails_now_not_after_rays_retries():
+    import socket
+
+    from framepick.embed.on_ray import check_reachable
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    listening.listen()
+    port = listening.getsockname()[1]
+    check_reachable(f"127.0.0.1:{port}")
+    check_reachable(f"ray://127.0.0.1:{port}")
+    check_reachable("auto")  # Ray's own lookup of the cluster this machine joined
+    listening.close()
+    with pytest.raises(InvalidArgumentError, match=rf"--ray 127.0.0.1:{port}: no Ray cluster answers there"):
+        check_reachable(f"127.0.0.1:{port}")

@@ -103,6 +103,7 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
     if not ray.is_initialized():
         settings: dict[str, Any] = {"include_dashboard": False, "logging_level": level}
         if options.address:
+            check_reachable(options.address)
             ray.init(address=options.address, **settings)
         else:
             ray.init(num_cpus=options.num_cpus or os.cpu_count() or 1, **settings)
@@ -115,6 +116,27 @@ def ray_session(options: RayOptions) -> Iterator[Any]:
     finally:
         if started:
             ray.shutdown()
+
+
+CONNECT_SECONDS = 10.0
+
+
+def check_reachable(address: str) -> None:
+    """A one-line error now when nothing listens at ``HOST:PORT`` (or ``ray://HOST:PORT``): Ray
+    itself keeps retrying for minutes. ``auto`` (the cluster this machine joined) is Ray's to find."""
+    import socket
+
+    target = address.removeprefix("ray://")
+    host, sep, port = target.rpartition(":")
+    if address == "auto" or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host or "127.0.0.1", int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as error:
+        raise InvalidArgumentError(
+            f"--ray {address}: no Ray cluster answers there ({one_line(error, with_type=False, os_reason=True)}); "
+            "start one with 'ray start --head', or give no ADDRESS for a local cluster"
+        ) from None
 
 
 def check_resources(resources: dict[str, float], options: RayOptions, *, exact: bool) -> None:
