@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import socket
 import tempfile
 import threading
 import time
@@ -124,7 +123,7 @@ class RemoteVideos:
             if isinstance(exc, FramepickError):
                 raise
             reason = getattr(exc, "reason", exc)
-            if isinstance(reason, (socket.timeout, TimeoutError)):
+            if isinstance(reason, TimeoutError):  # socket.timeout included (3.10+)
                 raise RemoteVideoError(f"{url!r} did not download within {limits.timeout:g} s") from None
             # Not remembered: the next request may find the host up.
             raise InvalidArgumentError(f"{url!r} cannot be fetched ({reason})") from None

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import socket
 import urllib.parse
 from typing import Iterator
 
@@ -47,7 +46,7 @@ class UpstreamResponse:
     def read(self) -> bytes:
         try:
             body = self._response.read(MAX_REPLY_BYTES + 1)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:  # socket.timeout too
             raise self._upstream.timed_out() from None
         except OSError as exc:
             raise self._upstream.unreachable(exc) from None
@@ -63,7 +62,7 @@ class UpstreamResponse:
         while True:
             try:
                 line = self._response.readline(1 << 20)
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:  # socket.timeout too
                 raise self._upstream.timed_out() from None
             except (OSError, http.client.HTTPException) as exc:
                 raise self._upstream.unreachable(exc) from None
@@ -108,7 +107,7 @@ class Upstream:
         try:
             connection.request(method, self._path + path, body=body, headers=headers)
             response = connection.getresponse()
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:  # socket.timeout too
             connection.close()
             raise self.timed_out() from None
         except (OSError, http.client.HTTPException) as exc:
