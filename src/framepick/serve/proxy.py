@@ -103,7 +103,8 @@ class Proxy:
         except (json.JSONDecodeError, UnicodeDecodeError):
             completion = None
         if not isinstance(completion, dict):
-            raise ApiError(502, f"the upstream model server answered something that is not a JSON object: {reply[:80]!r}", type=UPSTREAM)
+            snippet = self.upstream.redact(repr(reply[:80]))
+            raise ApiError(502, f"the upstream model server answered something that is not a JSON object: {snippet}", type=UPSTREAM)
         extension["timings"]["upstream"] = round(log["upstream"], 4)
         completion[EXTENSION] = extension
         return Outcome(200, json.dumps(completion).encode())
