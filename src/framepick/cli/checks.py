@@ -11,10 +11,10 @@ import argparse
 import errno
 import math
 import os
-import stat
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from framepick.filekind import file_kind
 from framepick.errors import InvalidArgumentError, one_line
 
 MAX_CANDIDATES = 1_000_000
@@ -135,18 +135,7 @@ def _path_kind(path: Path) -> str:
         if exc.errno == errno.ENOTDIR:
             return "missing"
         return f"error: {one_line(exc, with_type=False, os_reason=True)}"
-    mode = info.st_mode
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISDIR(mode):
-        return "dir"
-    if stat.S_ISFIFO(mode):
-        return "fifo"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "other"
+    return file_kind(info.st_mode)
 
 
 def _describe(kind: str) -> str:

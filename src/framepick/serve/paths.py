@@ -22,11 +22,11 @@ trusted, as are its hard links.
 from __future__ import annotations
 
 import os
-import stat
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from framepick.filekind import DESCRIPTIONS, file_kind
 from framepick.errors import InvalidArgumentError
 
 
@@ -52,17 +52,8 @@ class RemoteVideo:
 
 def _kind(mode: int) -> str | None:
     """What a non-regular file is, in words, or None for a regular file."""
-    if stat.S_ISREG(mode):
-        return None
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    if stat.S_ISFIFO(mode):
-        return "a FIFO (named pipe)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    return "not a regular file"
+    kind = file_kind(mode)
+    return None if kind == "file" else DESCRIPTIONS[kind]
 
 
 class VideoRoot:
