@@ -85,19 +85,10 @@ class Proxy:
         log["body"] = time.perf_counter() - start
         extension = _extension(ask, picked, log)
 
-        start = time.perf_counter()
-        response = self.upstream.request("POST", "/chat/completions", payload, stream=bool(body.get("stream")))
-        if response.is_stream:
-            lines = Relay(response, self.upstream, lambda: _done(log, "upstream", start), extension)
-            return Outcome(200, lines=lines, content_type=response.content_type)
-        try:
-            reply = response.read()
-        finally:
-            response.close()
-        log["upstream"] = time.perf_counter() - start
-        if response.status != 200:
-            status, error = self.upstream.error_reply(response.status, reply)
-            return Outcome(status, error)
+        sent = self._send("POST", "/chat/completions", payload, log, stream=bool(body.get("stream")), extension=extension)
+        if isinstance(sent, Outcome):  # a stream, or an upstream error
+            return sent
+        _, reply, _ = sent
         try:
             completion = json.loads(reply)
         except (json.JSONDecodeError, UnicodeDecodeError):
@@ -112,10 +103,22 @@ class Proxy:
     def forward(self, method: str, path: str, raw: bytes | None, log: dict[str, Any], *, stream: bool = False) -> Outcome:
         """Relay a request the proxy has nothing to add to: status and body as the upstream sent
         them (errors scrubbed of the key, an upstream refusing the key turned into a 502)."""
+        sent = self._send(method, path, raw, log, stream=stream)
+        if isinstance(sent, Outcome):
+            return sent
+        status, reply, content_type = sent
+        return Outcome(status, reply, content_type=content_type)
+
+    def _send(
+        self, method: str, path: str, payload: bytes | None, log: dict[str, Any], *, stream: bool,
+        extension: dict[str, Any] | None = None,
+    ) -> Outcome | tuple[int, bytes, str]:
+        """One upstream call: a stream relayed as it comes (``extension`` in its first event), an
+        upstream error as the proxy's error reply, else (status, body, content type) to finish."""
         start = time.perf_counter()
-        response = self.upstream.request(method, path, raw, stream=stream)
+        response = self.upstream.request(method, path, payload, stream=stream)
         if response.is_stream:
-            lines = Relay(response, self.upstream, lambda: _done(log, "upstream", start))
+            lines = Relay(response, self.upstream, lambda: _done(log, "upstream", start), extension)
             return Outcome(200, lines=lines, content_type=response.content_type)
         try:
             reply = response.read()
@@ -125,7 +128,7 @@ class Proxy:
         if response.status >= 300:
             status, error = self.upstream.error_reply(response.status, reply)
             return Outcome(status, error)
-        return Outcome(response.status, reply, content_type=response.content_type)
+        return response.status, reply, response.content_type
 
     def _locate(self, ask: VideoAsk, log: dict[str, Any]) -> LocalVideo:
         try:
