@@ -18,7 +18,7 @@ import numpy as np
 from framepick.encode.base import Encoder
 from framepick.encode.cache import FeatureCache, feature_key
 from framepick.errors import InvalidArgumentError
-from framepick.types import Candidates, Features, OnCandidates, Query, Scene
+from framepick.types import Candidates, Features, OnCandidates, Query, Scene, Selection
 from framepick.video.candidates import GridSpec, candidate_grid
 from framepick.video.probe import VideoIndex, content_hash, probe
 
@@ -392,3 +392,24 @@ def prepare_video(
         found_scenes = detect_scenes(rows[ColorHistograms.id].features_of(kept).embeddings)
         timer.select += time.perf_counter() - start  # as select_frames counts scene detection
     return PreparedVideo(index, kept, features, found_scenes, timer.as_dict())
+
+
+def chosen_frames(selection: Selection, index: VideoIndex | None = None) -> np.ndarray:
+    """The chosen frames of ``selection`` at the video's resolution, [k,H,W,3] uint8 RGB in order.
+
+    What goes to a model or to disk (the features were made from small copies). Every chosen frame
+    must decode: a :class:`~framepick.errors.VideoError` names the first that do not. ``index``
+    (the video's, when the caller holds it) spares a probe.
+    """
+    from framepick.errors import VideoError
+    from framepick.video.decode import VideoDecoder
+
+    if selection.video is None:
+        raise InvalidArgumentError("the selection has no video to decode frames from")
+    with VideoDecoder(selection.video.path, index=index) as decoder:
+        decoded = decoder.get_frames(selection.indices)
+    if len(decoded.indices) != len(selection.indices):
+        missing = sorted(set(selection.indices.tolist()) - set(np.asarray(decoded.indices).tolist()))
+        raise VideoError(f"{selection.video.path!r}: chosen frame(s) {missing[:5]} do not decode")
+    return decoded.frames
+

@@ -22,7 +22,8 @@ from framepick.answer import Answer, Answerer, AnswererOptions, load_answerer
 from framepick.answer.cache import AnswerCache, answer_with_cache
 from framepick.api import DEFAULT_METHOD, feature_cache, select_frames
 from framepick.device import use_device
-from framepick.errors import InvalidArgumentError, VideoError
+from framepick.errors import InvalidArgumentError
+from framepick.pipeline import chosen_frames
 from framepick.select.base import Selector
 from framepick.types import Selection
 
@@ -107,7 +108,7 @@ def answer_question(
 
     def frames() -> tuple[np.ndarray, Sequence[float] | None]:
         start = time.perf_counter()
-        pixels = decode_chosen(selection)
+        pixels = chosen_frames(selection)
         timings["decode_chosen"] = time.perf_counter() - start
         return pixels, selection.timestamps
 
@@ -123,17 +124,3 @@ def answer_question(
     )
     timings["answer"] = time.perf_counter() - start - timings.get("decode_chosen", 0.0)
     return QAResult(selection, answer, answerer.id, cached, timings)
-
-
-def decode_chosen(selection: Selection) -> np.ndarray:
-    """The chosen frames of ``selection``, [k,H,W,3] uint8 RGB at the video's resolution, in order."""
-    from framepick.video.decode import VideoDecoder
-
-    if selection.video is None:
-        raise InvalidArgumentError("the selection has no video to decode frames from")
-    with VideoDecoder(selection.video.path) as decoder:
-        decoded = decoder.get_frames(selection.indices)
-    if len(decoded.indices) != len(selection.indices):
-        missing = sorted(set(selection.indices.tolist()) - set(np.asarray(decoded.indices).tolist()))
-        raise VideoError(f"{selection.video.path!r}: chosen frame(s) {missing[:5]} do not decode")
-    return decoded.frames

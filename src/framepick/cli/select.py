@@ -253,11 +253,11 @@ def _select_from_own_features(args: argparse.Namespace, method: str, params: dic
 
 def _write_outputs(args: argparse.Namespace, selection, frames=None) -> None:
     """Every result is computed and staged before any appears, so a failure leaves no output."""
-    from framepick import export
+    from framepick import export, pipeline
 
     with export.StagedOutputs() as out:
         if args.frames_dir or args.sheet:
-            frames = _chosen_frames(selection) if frames is None else frames
+            frames = pipeline.chosen_frames(selection) if frames is None else frames
             if args.sheet:
                 out.write_contact_sheet(Path(args.sheet), frames, selection.indices, selection.timestamps)
             if args.frames_dir:
@@ -269,18 +269,6 @@ def _write_outputs(args: argparse.Namespace, selection, frames=None) -> None:
         sys.stdout.write(text)
 
 
-def _chosen_frames(selection):
-    """The chosen frames at full resolution (the cached features were made from small copies)."""
-    from framepick.errors import VideoError
-    from framepick.video.decode import VideoDecoder
-
-    with VideoDecoder(selection.video.path) as decoder:
-        decoded = decoder.get_frames(selection.indices)
-    if len(decoded.indices) != len(selection.indices):
-        raise VideoError(f"{len(decoded.failed)} chosen frame(s) of {selection.video.path!r} failed to decode")
-    return decoded.frames
-
-
 def _decode_chosen(selection):
     """(frames, selection with the decode counted in its timings), or (None, selection) when a
     chosen frame does not decode."""
@@ -288,19 +276,16 @@ def _decode_chosen(selection):
     from dataclasses import replace
 
     from framepick.errors import VideoError
-    from framepick.video.decode import VideoDecoder
+    from framepick.pipeline import chosen_frames
 
     start = time.perf_counter()
     try:
-        with VideoDecoder(selection.video.path) as decoder:
-            decoded = decoder.get_frames(selection.indices)
+        frames = chosen_frames(selection)
     except VideoError:
-        return None, selection
-    if len(decoded.indices) != len(selection.indices):
         return None, selection
     timings = dict(selection.timings)
     timings["decode"] = timings.get("decode", 0.0) + time.perf_counter() - start
-    return decoded.frames, replace(selection, timings=timings)
+    return frames, replace(selection, timings=timings)
 
 
 def _method_params(text: str | None) -> dict:
