@@ -86,6 +86,7 @@ from framepick.errors import AnswererError, InvalidArgumentError, one_line
 from framepick.registry import register_answerer
 from framepick.runtime import configure_torch_threads, file_fingerprint, quiet_transformers
 from framepick.types import option_letter
+from framepick.validation import check_int
 
 logger = logging.getLogger(__name__)
 
@@ -112,9 +113,7 @@ class TransformersAnswererConfig:
         if not isinstance(self.source, str) or not self.source.strip():
             raise InvalidArgumentError("hf answerer needs a model: hf:HUB_ID or hf:/path/to/model")
         for name in ("max_side", "open_max_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"hf answerer {name} must be a positive integer, got {value!r}")
+            check_int(f"hf answerer {name}", getattr(self, name), low=1)
 
 
 class TransformersAnswerer(ChatModel):

@@ -47,6 +47,7 @@ from framepick.answer.prompt import ImagePart, PromptTemplate, TextPart, build_p
 from framepick.answer.reply import parse_letter, probs_from_logprobs
 from framepick.errors import AnswererError, InvalidArgumentError
 from framepick.registry import register_answerer
+from framepick.validation import check_float, check_int
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +81,10 @@ class OpenAIConfig:
         if not self.base_url.startswith(("http://", "https://")):
             raise InvalidArgumentError(f"openai answerer URL must start with http:// or https://, got {self.base_url!r}")
         for name in ("max_side", "concurrency", "top_logprobs", "choice_max_tokens", "open_max_tokens"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidArgumentError(f"openai answerer {name} must be a positive integer, got {value!r}")
-        if not self.timeout > 0 or self.retries < 0 or self.backoff < 0:
-            raise InvalidArgumentError("openai answerer timeout must be > 0, retries and backoff >= 0")
+            check_int(f"openai answerer {name}", getattr(self, name), low=1)
+        check_float("openai answerer timeout", self.timeout, low=0.0, low_open=True)
+        check_int("openai answerer retries", self.retries, low=0)
+        check_float("openai answerer backoff", self.backoff, low=0.0)
 
 
 def parse_openai_argument(argument: str | None) -> tuple[str, str]:
