@@ -253,7 +253,9 @@ def _select_prepared(
             timer.encode += time.perf_counter() - start
         if query_embedding is not None:
             scores = pipeline.relevance(features, query_embedding)
-        if "options" in selector.needs and query.options and query.text and query.text.strip():
+        # Rows given are used as given (msjoe's reasoned queries need no options: framepick.reasoned_queries).
+        has_options = bool(query.options and query.text and query.text.strip())
+        if "options" in selector.needs and (given_options is not None or has_options):
             option_embeddings = given_options
             if option_embeddings is None:
                 start = time.perf_counter()
