@@ -88,6 +88,10 @@ class Answerer(ABC):
     max_concurrency: int = 1
     """How many :meth:`answer` calls a caller may run at once on threads: a server answers many
     requests together, a local model one batch at a time."""
+    max_side: int | None = None
+    """The longer side, in pixels, the answerer fits a frame to before the model sees it
+    (:func:`framepick.answer.images.fit_frame`); None: frames are shown as given. A caller that
+    keeps frames for many questions (RL rewards) may keep them fitted: the model sees the same pixels."""
 
     @abstractmethod
     def answer(

@@ -125,6 +125,7 @@ class TransformersAnswerer(ChatModel):
         from framepick.device import resolve_device, resolve_dtype
 
         self.config = config
+        self.max_side = config.max_side
         self.template = template or load_template("default")
         self.device = resolve_device(config.device)
         self.dtype = resolve_dtype(config.dtype, self.device)

@@ -26,6 +26,19 @@ def fit_within(height: int, width: int, max_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def fit_frame(frame: np.ndarray, max_side: int) -> np.ndarray:
+    """One [H,W,3] uint8 RGB frame fitted to ``max_side`` exactly as :func:`encode_jpeg` and the
+    local models fit it (bicubic, ``reducing_gap`` 3); the frame itself when it already fits, so
+    fitting twice changes nothing."""
+    from PIL import Image
+
+    height, width = fit_within(frame.shape[0], frame.shape[1], max_side)
+    if (height, width) == frame.shape[:2]:
+        return frame
+    image = Image.fromarray(np.ascontiguousarray(frame), mode="RGB")
+    return np.asarray(image.resize((width, height), Image.Resampling.BICUBIC, reducing_gap=3.0))
+
+
 def encode_jpeg(frame: np.ndarray, max_side: int = DEFAULT_MAX_SIDE, quality: int = JPEG_QUALITY) -> bytes:
     """One [H,W,3] uint8 RGB frame as JPEG bytes, downscaled to ``max_side``."""
     from PIL import Image

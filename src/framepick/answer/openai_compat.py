@@ -104,6 +104,7 @@ class OpenAIAnswerer(ChatModel):
         self.config = config
         self.template = template or load_template("default")
         self.max_concurrency = config.concurrency
+        self.max_side = config.max_side
         self._key = os.environ.get(config.api_key_env) or None
         self._logprobs = True  # until the server rejects them
         self._reached = False  # whether any request got through: a first refusal is a wrong URL
