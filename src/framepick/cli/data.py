@@ -6,7 +6,8 @@ import argparse
 import importlib
 
 # Each module defines add_parser(subparsers) and run(args) -> int, like the top-level commands.
-TOOLS = ("framepick.cli.data_niah", "framepick.cli.data_convert", "framepick.cli.data_filter", "framepick.cli.data_split")
+TOOLS = ("framepick.cli.data_niah", "framepick.cli.data_convert", "framepick.cli.data_filter", "framepick.cli.data_split",
+         "framepick.cli.data_vidthinker")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
