@@ -57,7 +57,17 @@ class Episode:
     """[options, T] the answerer's option-to-frame cosines; None when the sample has no answer."""
     correct: int | None
     """Position of the correct option, or None."""
+    frame_labels: np.ndarray | None = None
+    """[T] float32 per-frame relevance labels from the sample's ``extra.frame_labels`` (VidThinker,
+    ``framepick data vidthinker``) mapped onto the candidates by :func:`labels_on_candidates`;
+    None when the sample has none."""
     _observation: list = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def bce_targets(self) -> np.ndarray:
+        """[T] what the ``bce`` objective fits: the per-frame labels when the sample has them, else
+        whether each candidate lies inside an evidence span."""
+        return self.in_span if self.frame_labels is None else self.frame_labels
 
     @property
     def num_candidates(self) -> int:
@@ -128,6 +138,12 @@ def build_episodes(
             option_queries = np.zeros((0, features.shape[1]), dtype=np.float32)
         timestamps = np.asarray(prepared.timestamps, dtype=np.float64)
         in_span = np.asarray(frames_in_spans(timestamps.tolist(), sample.spans), dtype=bool)
+        try:
+            frame_labels = labels_on_candidates(sample.extra.get("frame_labels"), timestamps)
+        except InvalidArgumentError as exc:
+            skipped.append((sample.id, str(exc)))
+            logger.warning("sample %s: %s; skipped", sample.id, exc)
+            continue
         similarity = correct = None
         if sample.answer is not None and len(sample.options) >= 2:
             answer_features = prepared.features[answer_encoder.id].embeddings
@@ -145,6 +161,36 @@ def build_episodes(
                 in_span=in_span,
                 answer_similarity=similarity,
                 correct=correct,
+                frame_labels=frame_labels,
             )
         )
     return episodes, skipped
+
+
+def labels_on_candidates(frame_labels: object, timestamps: np.ndarray) -> np.ndarray | None:
+    """Per-frame labels ``{"timestamps": [s, ...], "labels": [0|1, ...]}`` (a manifest row's
+    ``extra.frame_labels``) on the candidate times: each candidate takes the label of the labelled
+    frame nearest in time (the earlier one on a tie; candidates before the first or after the last
+    labelled frame take that frame's label). None when there are no labels; a malformed entry is a
+    one-line error (the sample is skipped, not trained on wrong targets)."""
+    if frame_labels is None:
+        return None
+    if not isinstance(frame_labels, dict):
+        raise InvalidArgumentError("extra.frame_labels must be an object with 'timestamps' and 'labels'")
+    times, labels = frame_labels.get("timestamps"), frame_labels.get("labels")
+    if not isinstance(times, list) or not isinstance(labels, list) or not times or len(times) != len(labels):
+        raise InvalidArgumentError("extra.frame_labels needs non-empty 'timestamps' and 'labels' lists of one length")
+    try:
+        times_array = np.asarray(times, dtype=np.float64)
+        labels_array = np.asarray(labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise InvalidArgumentError("extra.frame_labels' timestamps and labels must be numbers") from None
+    if times_array.ndim != 1 or not np.isfinite(times_array).all() or np.any(np.diff(times_array) < 0):
+        raise InvalidArgumentError("extra.frame_labels' timestamps must be finite seconds in time order")
+    if not np.isin(labels_array, (0.0, 1.0)).all():
+        raise InvalidArgumentError("extra.frame_labels' labels must be 0 or 1")
+    timestamps = np.asarray(timestamps, dtype=np.float64)
+    right = np.clip(np.searchsorted(times_array, timestamps), 0, times_array.size - 1)
+    left = np.clip(right - 1, 0, times_array.size - 1)
+    nearest = np.where(np.abs(times_array[right] - timestamps) < np.abs(timestamps - times_array[left]), right, left)
+    return labels_array[nearest].astype(np.float32)

@@ -206,7 +206,7 @@ def train_step(
     obs = episode.observation()
     policy.train()
     if config.objective == "bce":
-        labels = torch.as_tensor(episode.in_span, dtype=torch.float32)
+        labels = torch.as_tensor(episode.bce_targets, dtype=torch.float32)
         loss = weighted_bce_loss(policy.frame_scores(obs), labels)
         _apply(optimizer, policy, loss, config.grad_clip)
         return {"loss": float(loss.detach())}
