@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable
 
 
 @dataclass
@@ -29,6 +29,7 @@ class Behaviour:
     down_after: int | None = None  # answer this many chat requests, then 503 to every one
     reject_question: str | None = None  # a question whose requests get a 400 (a non-retryable failure)
     delay: float = 0.0  # seconds before answering a chat request (an upstream slower than a timeout)
+    reply_for: Callable[[dict[str, Any]], str] | None = None  # the reply as a function of the request body (else `reply`)
     requests: list[dict[str, Any]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
 
@@ -89,7 +90,8 @@ def _handler(behaviour: Behaviour) -> type[BaseHTTPRequestHandler]:
             if behaviour.garbage:
                 self._send(200, b"<html>gateway</html>")
                 return
-            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": behaviour.reply}, "finish_reason": "stop"}
+            reply = behaviour.reply if behaviour.reply_for is None else behaviour.reply_for(body)
+            choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
             if body.get("logprobs") and behaviour.logprobs == "honour":
                 top = [{"token": t, "logprob": math.log(p)} for t, p in behaviour.letter_probs.items()]
                 top = top[: body.get("top_logprobs", 5)]
