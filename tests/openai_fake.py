@@ -20,7 +20,6 @@ from typing import Any, Callable
 @dataclass
 class Behaviour:
     reply: str = "B"
-    reply_for: Callable[[dict[str, Any]], str] | None = None  # the reply from the request's body, when set
     letter_probs: dict[str, float] = field(default_factory=lambda: {"B": 0.7, "A": 0.2, "C": 0.1})
     logprobs: str = "honour"  # honour | ignore | reject
     fail_first: list[int] = field(default_factory=list)  # statuses to answer before succeeding
