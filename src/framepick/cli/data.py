@@ -7,6 +7,7 @@ import importlib
 
 # Each module defines add_parser(subparsers) and run(args) -> int, like the top-level commands.
 TOOLS = ("framepick.cli.data_niah", "framepick.cli.data_convert", "framepick.cli.data_filter", "framepick.cli.data_split",
+         "framepick.cli.data_import",
          "framepick.cli.data_vidthinker", "framepick.cli.data_peakclips")
 
 
