@@ -79,6 +79,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for any randomness (default 0)")
     parser.add_argument("--limit", type=int, metavar="N", help="only the first N samples")
     parser.add_argument("--force-new", action="store_true", help="discard the run already in --out and start over")
+    parser.add_argument("--query-model", metavar="SPEC", help="an MLLM (hf:..., openai:...) writes the query rows "
+                        "msjoe reads (paper 004) instead of the option texts; records say which were used")
+    parser.add_argument("--query-frames", type=int, default=8, metavar="N",
+                        help="frames the --query-model previews, evenly spaced (default 8; 0: the question alone)")
     add_answerer_args(parser)
     add_device_args(parser)
     add_grid_args(parser)
@@ -116,6 +120,12 @@ def run(args: argparse.Namespace) -> int:
     from framepick.answer import load_answerer
 
     answerer = load_answerer(args.answerer, answerer_options_from_args(args))
+    reasoner = None
+    if args.query_model:
+        from framepick.reasoned_queries import QueryReasoner
+
+        reasoner = QueryReasoner.load(args.query_model, answerer_options_from_args(args), preview=args.query_frames,
+                                      cache=cache_from_args(args))
     if ray_options is not None:
         _embed_on_ray(args, samples, answerer, modes, grid, ray_options)
     summary = run_eval(
@@ -134,6 +144,7 @@ def run(args: argparse.Namespace) -> int:
         force_new=args.force_new,
         manifest=args.manifest,
         benchmark=args.benchmark,
+        query_reasoner=reasoner,
     )
     print(format_table(compute_metrics(read_records(summary.out_dir))))
     notes = [f"{summary.written} records written, {summary.already_done} already done, in {summary.seconds:.1f} s"]
@@ -143,6 +154,9 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"{summary.answers_cached} answers from the answer cache")
     if summary.answers_failed:
         notes.append(f"{summary.answers_failed} record(s) not written because the answerer failed (a rerun asks again)")
+    if reasoner is not None and reasoner.asked:
+        notes.append(f"query model: {reasoner.asked - reasoner.fallbacks} of {reasoner.asked} question(s) reasoned, "
+                     f"{reasoner.fallbacks} fell back to the option texts")
     if summary.failed:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)

@@ -72,6 +72,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     clip_model.add_argument("--clip-frames", type=int, default=64, metavar="N",
                             help="frames the clip model is shown, evenly spaced over the candidates (default 64)")
+    reasoned = parser.add_argument_group("MSJoE with reasoned queries (paper 004)")
+    reasoned.add_argument(
+        "--query-model", metavar="SPEC",
+        help="with --method msjoe=CKPT: an MLLM (hf:HUB_ID_OR_DIR or openai:MODEL@URL) writes up to 4 visual "
+        "queries, the rows msjoe reads; an unusable reply falls back to the option texts, and the output says so",
+    )
+    reasoned.add_argument("--query-frames", type=int, default=8, metavar="N",
+                          help="frames the query model previews, evenly spaced (default 8; 0: the question alone)")
     own = parser.add_argument_group("your own embeddings (instead of VIDEO)")
     own.add_argument("--features", metavar="FRAMES.npy", help="[T,D] frame embeddings, one row per candidate")
     own.add_argument("--query-features", metavar="QUERY.npy", help="[D] or [Q,D] query embedding, in the frames' space")
@@ -100,6 +108,9 @@ def run(args: argparse.Namespace) -> int:
     _check_own_feature_flags(args)
     if args.video is None and args.clip_model:
         raise InvalidArgumentError("--clip-model looks at the video's frames; it needs a VIDEO")
+    if args.query_model and (args.video is None or args.clip_model):
+        raise InvalidArgumentError("--query-model goes with a VIDEO and --method msjoe=CKPT, not with "
+                                   + ("--clip-model" if args.clip_model else sources[0]))
     if args.video is None and (args.frames_dir or args.sheet):
         raise InvalidArgumentError("--frames-dir and --sheet need a video")
     _check_paths_and_text(args)
@@ -141,7 +152,13 @@ def run(args: argparse.Namespace) -> int:
         )
     elif args.clip_model:
         selection = _select_with_clip_model(args, method, params)
+    elif args.query_model:
+        selection = _select_with_query_model(args, method, params)
     else:
+        if "checkpoint" in params:  # a checkpoint trained on reasoned queries warns here
+            from framepick.reasoned_queries import warn_if_other_source
+
+            warn_if_other_source(parse_method_spec(method, params).build(), "options")
         select = functools.partial(
             api.select_frames,
             args.video,
@@ -189,6 +206,26 @@ def _select_with_clip_model(args: argparse.Namespace, method: str | None, params
         encoder=args.encoder, candidates=args.candidates, fps=args.fps, max_candidates=args.max_candidates,
         keyframes_only=args.keyframes, method_params=params,
         options=AnswererOptions(device=args.device, dtype=args.dtype), cache=cache_from_args(args),
+        allow_damaged=args.allow_damaged, progress=progress_from_args(args),
+    )
+
+
+def _select_with_query_model(args: argparse.Namespace, method: str | None, params: dict):
+    from framepick.answer.base import AnswererOptions
+    from framepick.reasoned_queries import select_with_reasoned_queries
+
+    if method is None:
+        raise InvalidArgumentError("--query-model writes the query rows msjoe reads; give --method msjoe=CKPT")
+    if not args.question or args.query_image:
+        raise InvalidArgumentError("--query-model needs a text question (-q) and no --query-image")
+    if args.query_frames < 0:
+        raise InvalidArgumentError(f"--query-frames must be an integer >= 0, got {args.query_frames}")
+    return select_with_reasoned_queries(
+        args.video, args.question, args.k, query_model=args.query_model, options=args.option,
+        method=method, method_params=params,
+        preview=args.query_frames, encoder=args.encoder, candidates=args.candidates, fps=args.fps,
+        max_candidates=args.max_candidates, keyframes_only=args.keyframes, seed=args.seed,
+        answerer_options=AnswererOptions(device=args.device, dtype=args.dtype), cache=cache_from_args(args),
         allow_damaged=args.allow_damaged, progress=progress_from_args(args),
     )
 

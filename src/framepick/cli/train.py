@@ -74,6 +74,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for initialisation, sampling and order (default 0)")
     parser.add_argument("--policy-params", metavar="JSON", help='policy shape, e.g. \'{"window": 8}\'')
     parser.add_argument("--force-new", action="store_true", help="discard a run already in --out and start over")
+    parser.add_argument("--query-model", metavar="SPEC", help="msjoe: an MLLM (hf:..., openai:...) writes the query "
+                        "rows the sampler reads (paper 004) instead of the option texts; the checkpoint records it")
+    parser.add_argument("--query-frames", type=int, default=8, metavar="N",
+                        help="frames the --query-model previews, evenly spaced (default 8; 0: the question alone)")
     add_grid_args(parser)
     add_cache_args(parser)
     add_device_args(parser)
@@ -104,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     encoder = load_encoder(args.encoder)
     answerer = load_answerer(args.answerer, AnswererOptions(device=args.device, dtype=args.dtype))
     store = api.feature_cache(cache_from_args(args))
+    reasoner = _query_reasoner(args)
     progress = progress_from_args(args)
 
     def episodes(manifest: str):
@@ -111,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         if not samples:
             raise InvalidArgumentError(f"{manifest!r} has no usable samples")
         made, skipped = build_episodes(samples, encoder=encoder, answerer=answerer, grid=grid, cache=store,
-                                       allow_damaged=args.allow_damaged, progress=progress)
+                                       allow_damaged=args.allow_damaged, progress=progress, query_reasoner=reasoner)
         if skipped:
             print(f"framepick: warning: {len(skipped)} sample(s) of {manifest} skipped "
                   f"(first: {skipped[0][0]}: {skipped[0][1]})", file=sys.stderr)
@@ -122,7 +127,11 @@ def run(args: argparse.Namespace) -> int:
     result = train_policy(
         args.method, train_episodes, val_episodes, out, config=config, answerer=answerer,
         encoder_id=encoder.id, encoder_spec=args.encoder, policy_config=policy_params, progress=progress,
+        query_source=None if reasoner is None else reasoner.describe(),
     )
+    if reasoner is not None:
+        print(f"framepick: query model: {reasoner.asked - reasoner.fallbacks} of {reasoner.asked} question(s) "
+              f"reasoned, {reasoner.fallbacks} fell back to the option texts", file=sys.stderr)
     best = "" if result.best_score is None else f", best val hit@k {result.best_score:.3f} at step {result.best_step}"
     clip = "" if result.clip_fraction is None else (
         f", clip fraction {result.clip_fraction:.3f} (clip touched on {result.clipped_steps}/{result.steps_done} steps, "
@@ -135,6 +144,20 @@ def run(args: argparse.Namespace) -> int:
         return 130
     print(line)
     return 0
+
+
+def _query_reasoner(args: argparse.Namespace):
+    """The --query-model's reasoner, for a method whose policy reads query rows; None without one."""
+    if not args.query_model:
+        return None
+    from framepick.answer import AnswererOptions
+    from framepick.policies import policy_class
+    from framepick.reasoned_queries import QueryReasoner
+
+    if not policy_class(args.method).uses_options:
+        raise InvalidArgumentError(f"--query-model writes the query rows msjoe reads; {args.method} reads none")
+    return QueryReasoner.load(args.query_model, AnswererOptions(device=args.device, dtype=args.dtype),
+                              preview=args.query_frames, cache=cache_from_args(args))
 
 
 def _check_paths(args: argparse.Namespace, out: Path) -> None:

@@ -33,7 +33,7 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
 
@@ -45,6 +45,7 @@ from framepick.errors import AnswererError, FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
 from framepick.eval.answering import Answered, AnswerWindow, answer_selection
 from framepick.eval.queries import QUERY_CHOICES, QueryEmbeddings, parse_query_modes, query_used
+from framepick.reasoned_queries import warn_if_other_source
 from framepick.select.spec import MethodSpec, parse_method_spec
 from framepick.types import Sample, Selection
 
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
     from framepick.encode.base import Encoder
     from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
+    from framepick.reasoned_queries import QueryReasoner
     from framepick.select.base import Selector
     from framepick.video.candidates import GridSpec
 
@@ -190,6 +192,7 @@ def run_eval(
     force_new: bool = False,
     manifest: str | Path | None = None,
     benchmark: str | None = None,
+    query_reasoner: QueryReasoner | None = None,
 ) -> EvalSummary:
     """Evaluate ``methods`` x ``ks`` x ``queries`` on ``samples``; write or extend the run in ``out_dir``.
 
@@ -201,6 +204,8 @@ def run_eval(
     ``encoder`` the selection encoder spec (``auto`` as in ``select``); ``grid`` a
     :class:`~framepick.video.candidates.GridSpec` (default: 256 uniform candidates). ``manifest``
     / ``benchmark`` name where the samples came from, for ``config.json`` and the resume check.
+    ``query_reasoner`` (:class:`framepick.reasoned_queries.QueryReasoner`) writes the query rows of
+    methods that read them (``msjoe``) instead of the option texts; records say which were used.
     """
     from framepick import __version__, api
     from framepick.answer import load_answerer
@@ -255,6 +260,8 @@ def run_eval(
         "samples": len(samples),
         "framepick_version": __version__,
     }
+    if query_reasoner is not None:  # absent without one: a run without it is as before
+        config["query_model"] = query_reasoner.describe()
     created = not out.exists()
     try:
         _open_run_dir(out, config, force_new)
@@ -262,6 +269,7 @@ def run_eval(
             samples, out, method_specs=method_specs, k_values=k_values, modes=modes, grid=grid, store=store,
             answerer_obj=answerer_obj, selection_encoder=selection_encoder, extractors=extractors, config=config,
             seed=seed, allow_damaged=allow_damaged, progress=progress, started=started,
+            query_reasoner=query_reasoner,
         )
     except BaseException:
         if created:
@@ -286,6 +294,7 @@ def _run(
     allow_damaged: bool,
     progress: bool,
     started: float,
+    query_reasoner: QueryReasoner | None = None,
 ) -> EvalSummary:
     """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
     from framepick import api, pipeline
@@ -319,6 +328,8 @@ def _run(
     prepared_videos = _PreparedCache()
     embedded = QueryEmbeddings(selection_encoder)
     selectors: dict[str, Selector] = {spec.label: spec.build() for spec in method_specs}  # once per run
+    for selector in selectors.values():
+        warn_if_other_source(selector, "options" if query_reasoner is None else "reasoned")
     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
     failed_ids: set[str] = set()
     # An MLLM's answers are cached (a rerun asks nothing twice); the offline matcher's cost less
@@ -390,17 +401,26 @@ def _run(
                     timelines_out.append(_timeline_row(sample, mode, prepared, relevance))
                     timelines_done.add((sample.id, mode))
 
+                rows = None  # the reasoned query rows of this sample, asked once for all its methods
                 for spec, k in todo:
                     option_embeddings = None
                     selector = selectors[spec.label]
+                    if "options" in selector.needs and query_reasoner is not None and query.text and rows is None:
+                        rows = query_reasoner.rows(query.text, query.options, prepared)
+                        if rows.fallback:
+                            logger.warning("sample %s: %s; option-derived queries used", sample.id, rows.fallback)
+                        rows = (rows, query_reasoner.embed(selection_encoder, rows, query.text, query.options))
                     if "options" in selector.needs:
                         start = time.perf_counter()
-                        option_embeddings = embedded.options(query)
+                        option_embeddings = embedded.options(query) if rows is None else rows[1]
                         owed["encode"] += time.perf_counter() - start
                     selection = api.select_prepared(
                         prepared, k, method=selector, encoder=selection_encoder, query=query,
                         query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
                     )
+                    if rows is not None and "options" in selector.needs:
+                        said = rows[0].params(query_reasoner.model.id)
+                        selection = replace(selection, params={**selection.params, **said})
                     owed["select"] += selection.timings.get("select", 0.0)
                     window.submit(
                         functools.partial(answer_selection, answerer_obj, prepared, selection, sample, answer_cache),
@@ -505,6 +525,9 @@ def _record(
         "reply": None if answer is None else answer.text,
         "answer_cached": answered.cached,
     }
+    if "query_source" in selection.params:  # msjoe with a query model: where its query rows came from
+        record["query_source"] = selection.params["query_source"]
+        record["query_fallback"] = selection.params["query_fallback"]
     return record
 
 

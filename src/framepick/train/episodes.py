@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
     from framepick.policies.base import Observation
+    from framepick.reasoned_queries import QueryReasoner
     from framepick.video.candidates import GridSpec
 
 logger = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ class Episode:
     query: np.ndarray
     """[Q,D] query embedding(s), as :func:`framepick.pipeline.embed_query` returns them."""
     option_queries: np.ndarray
-    """[m,D] "question option" embeddings for text episodes ([0,D] for image episodes)."""
+    """[m,D] the sampler's query rows for text episodes ([0,D] for image episodes): the "question
+    option" embeddings, or with a query model its reasoned queries (:mod:`framepick.reasoned_queries`)."""
     timestamps: np.ndarray
     """[T] candidate times in seconds."""
     in_span: np.ndarray
@@ -92,6 +94,7 @@ def build_episodes(
     cache: FeatureCache | None = None,
     allow_damaged: bool = False,
     progress: bool = False,
+    query_reasoner: QueryReasoner | None = None,
 ) -> tuple[list[Episode], list[tuple[str, str]]]:
     """Episodes for ``samples``; returns (episodes, [(sample id, why skipped)]).
 
@@ -99,6 +102,8 @@ def build_episodes(
     :class:`~framepick.answer.base.OptionSimilarityAnswerer` (the offline one; any other is refused
     in one line); videos are prepared through the same cached pipeline as
     ``framepick eval``, so features computed by an evaluation are reused and vice versa.
+    ``query_reasoner`` makes a text episode's ``option_queries`` the MLLM's reasoned queries
+    (falling back, with a warning, to the option texts when its reply cannot be used).
     """
     from tqdm import tqdm
 
@@ -132,7 +137,12 @@ def build_episodes(
             continue
         features = prepared.features[encoder.id].embeddings
         query_embedding = pipeline.embed_query(encoder, query)
-        if mode == "text" and query.options:
+        if mode == "text" and query_reasoner is not None and query.text:
+            rows = query_reasoner.rows(query.text, query.options, prepared)
+            if rows.fallback:
+                logger.warning("sample %s: %s; option-derived queries used", sample.id, rows.fallback)
+            option_queries = query_reasoner.embed(encoder, rows, query.text, query.options)
+        elif mode == "text" and query.options:
             option_queries = pipeline.embed_options(encoder, query.text, query.options)
         else:
             option_queries = np.zeros((0, features.shape[1]), dtype=np.float32)

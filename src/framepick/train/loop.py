@@ -95,12 +95,15 @@ def train_policy(
     encoder_spec: str | None = None,
     policy_config: dict[str, Any] | None = None,
     progress: bool = False,
+    query_source: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run.
 
     ``answerer`` is the one the episodes' answer tables were made with (:func:`build_episodes`).
     ``encoder_spec`` (e.g. ``offline``) is stored in the checkpoint so that ``select`` with
-    ``--encoder auto`` loads the encoder the policy was trained on.
+    ``--encoder auto`` loads the encoder the policy was trained on. ``query_source``
+    (:meth:`framepick.reasoned_queries.QueryReasoner.describe`) says the episodes' query rows are an
+    MLLM's reasoned queries; it goes into the run and the checkpoint, so select can warn on a mismatch.
     """
     from tqdm import tqdm
 
@@ -121,6 +124,7 @@ def train_policy(
         "answerer_id": answerer.id,
         "train_episodes": _fingerprint(train_episodes),
         "val_episodes": _fingerprint(val_episodes),
+        **(query_source or {}),  # absent for the option rows: a run without a query model is as before
     }
     torch.manual_seed(config.seed)
     policy = build_policy(method, **run["policy_config"])
@@ -135,7 +139,8 @@ def train_policy(
     extra = {"encoder_id": encoder_id}
 
     def checkpoint_meta(step: int, score: float | None) -> dict[str, Any]:
-        return {"trained_steps": step, "val_score": score, "train_config": config.to_dict(), "encoder": encoder_spec}
+        return {"trained_steps": step, "val_score": score, "train_config": config.to_dict(), "encoder": encoder_spec,
+                **(query_source or {})}
 
     def validate(step: int) -> None:
         if not val_episodes:
