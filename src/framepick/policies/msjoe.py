@@ -8,12 +8,13 @@ difficulty-aware reward (``framepick train msjoe``: objective ``reinforce``, rew
 
 Choices the paper (as we have it) leaves open, made here:
 
-- **Queries, offline.** We have no MLLM to reason out queries, so the queries are the question
-  (:attr:`Observation.query`) and the option-derived texts ("question option",
-  :attr:`Observation.options`), all embedded by the frozen encoder.
-- **Order-free channels.** Options come in any number and order, so the similarity matrix
+- **Queries.** The question (:attr:`Observation.query`) and the query rows
+  (:attr:`Observation.options`), all embedded by the frozen encoder. The rows are an MLLM's
+  reasoned queries when a query model is given (``--query-model``,
+  :mod:`framepick.reasoned_queries`), else, offline, the option-derived texts ("question option").
+- **Order-free channels.** Rows (options or queries) come in any number and order, so the matrix
   [1+m, T] is reduced to four fixed channels: the question's similarity, the max and the mean
-  over the option rows, and an indicator (1 when options exist; with none, it and both option
+  over the query rows, and an indicator (1 when rows exist; with none, it and both row
   channels are 0). These are the paper's "up to 4 queries" as 4 input channels. Each similarity
   channel is standardised over time per video (z-score, eps-safe: a constant channel becomes 0)
   because absolute cosine levels differ across encoders, videos and option texts.

@@ -1,8 +1,9 @@
 """MSJoE (paper 004): a 1-D U-Net sampler over question and option similarities, trained with REINFORCE.
 
 The sampler itself is :mod:`framepick.policies.msjoe`; ``framepick train msjoe`` trains it. It
-reads the option embeddings ("question option" texts), so this selector asks the pipeline for them.
-"""
+reads query rows: the option embeddings ("question option" texts), so this selector asks the
+pipeline for them, or an MLLM's reasoned queries given with ``--query-model``
+(:mod:`framepick.reasoned_queries`)."""
 
 from __future__ import annotations
 
