@@ -47,10 +47,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -109,7 +110,7 @@ def clip_layout(
         width = (end - start) / frames_per_clip
         centres = start + (np.arange(frames_per_clip) + 0.5) * width
         nearest = _nearest(frame_times, centres)
-        unique, first = np.unique(nearest, return_index=True)
+        unique = np.unique(nearest)
         slots = [(start + j * width, start + (j + 1) * width) for j in range(frames_per_clip)]
         merged = np.array([
             (min(slots[j][0] for j in np.flatnonzero(nearest == n)), max(slots[j][1] for j in np.flatnonzero(nearest == n)))
@@ -252,7 +253,7 @@ def annotate_video(
             def caption(number: int) -> str:
                 clip = clips[number]
                 text = prompts.caption_prompt(cue, clip.end - clip.start)
-                shown = lambda: [ImagePart(f, float(t)) for f, t in zip(frames.of_clip(number), clip.times)]  # noqa: E731
+                shown = lambda: [ImagePart(f, float(t)) for f, t in zip(frames.of_clip(number), clip.times)]
                 return prompts.read_text(asker.ask("caption", video, clip.indices.tolist(), text, shown), "caption")
 
             captions = list(pool.map(caption, range(len(clips))))
@@ -266,7 +267,7 @@ def annotate_video(
             def relevant(item: tuple[int, int]) -> bool:
                 number, j = item
                 clip = clips[number]
-                shown = lambda: [ImagePart(frames.of_clip(number)[j], float(clip.times[j]))]  # noqa: E731
+                shown = lambda: [ImagePart(frames.of_clip(number)[j], float(clip.times[j]))]
                 return prompts.read_yes_no(asker.ask("frame", video, [int(clip.indices[j])], text, shown))
 
             yes = dict(zip(asked, pool.map(relevant, asked)))

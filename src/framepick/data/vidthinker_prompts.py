@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from framepick.policies.instruction import INSTRUCTION_TYPES
 
@@ -92,7 +92,7 @@ TYPE_TASK = (
     "Respond with the type's name only: semantic, motion, semantic_motion or no_clue."
 )
 
-if tuple(re.findall(r"^- (\w+):", TYPE_TASK, flags=re.M)) != INSTRUCTION_TYPES:
+if tuple(re.findall(r"^- (\w+):", TYPE_TASK, flags=re.MULTILINE)) != INSTRUCTION_TYPES:
     raise AssertionError("TYPE_TASK must list INSTRUCTION_TYPES in order")  # one definition of the names
 
 
@@ -136,9 +136,9 @@ def read_text(reply: str, what: str) -> str:
     return text
 
 
-_FENCE = re.compile(r"^```(?:json|python)?\s*\n?(.*?)\n?```$", re.S | re.I)
+_FENCE = re.compile(r"^```(?:json|python)?\s*\n?(.*?)\n?```$", re.DOTALL | re.IGNORECASE)
 _CLIPNUM = re.compile(
-    r"^(?:(?:one\s+clip|multiple\s+clips)\s*:\s*\[\s*(clip-\d+(?:\s*,\s*clip-\d+)*)\s*\]|(none)\.?)$", re.I
+    r"^(?:(?:one\s+clip|multiple\s+clips)\s*:\s*\[\s*(clip-\d+(?:\s*,\s*clip-\d+)*)\s*\]|(none)\.?)$", re.IGNORECASE
 )
 
 
@@ -175,7 +175,7 @@ def read_retrieval(reply: str, num_clips: int) -> tuple[list[int], str]:
     return [n - 1 for n in numbers], explanation
 
 
-_YES_NO = re.compile(r"^[\s\"'*]*(yes|no)\b", re.I)
+_YES_NO = re.compile(r"^[\s\"'*]*(yes|no)\b", re.IGNORECASE)
 
 
 def read_yes_no(reply: str) -> bool:
