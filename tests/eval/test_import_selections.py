@@ -264,18 +264,24 @@ def test_the_real_tspo_layout_reads(tmp_path) -> None:
     assert (entry.ids, entry.video, entry.unit, entry.values) == (("86CxyhFV9MI_0",), "86CxyhFV9MI", "frame", (0.0, 30.0, 90.0))
 
 
-def test_import_beside_eval_in_one_report(segment_video, tmp_path, capsys) -> None:
+@pytest.mark.parametrize("eval_first", [True, False], ids=["eval-then-import", "import-then-eval"])
+def test_import_beside_eval_in_one_report(segment_video, tmp_path, capsys, eval_first) -> None:
     manifest = _segment_manifest(tmp_path, segment_video)
     run = tmp_path / "run"
     cache = str(tmp_path / "cache")
-    assert main(["eval", "--manifest", str(manifest), "--out", str(run), "--methods", "uniform", "-k", "4",
-                 "--query", "text", "--candidates", "16", "--quiet", "--cache-dir", cache]) == 0
     # TSPO's choice: frames inside each question's evidence (q1: 10-15 s, q2: only two of four inside 25-30 s)
     tspo = _write(tmp_path / "TSPO_frameIdx.json", [
         {"video_name": "segments.mp4", "question": RED_Q, "frame_idx": [100.0, 110.0, 120.0, 140.0]},
         {"video_name": "segments.mp4", "question": BLUE_Q, "frame_idx": [10.0, 20.0, 260.0, 280.0]},
     ])
-    assert _import([str(tspo), "--format", "tspo", "--manifest", str(manifest), "--out", str(run)], tmp_path) == 0
+    steps = [
+        ["eval", "--manifest", str(manifest), "--out", str(run), "--methods", "uniform", "-k", "4",
+         "--query", "text", "--candidates", "16", "--quiet", "--cache-dir", cache],
+        ["data", "import-selections", str(tspo), "--format", "tspo", "--manifest", str(manifest), "--out", str(run),
+         "--quiet", "--cache-dir", cache],
+    ]
+    for argv in steps if eval_first else steps[::-1]:
+        assert main(argv) == 0, capsys.readouterr().err
     capsys.readouterr()
     assert main(["report", str(run)]) == 0
     markdown = (run / "report.md").read_text()
@@ -288,4 +294,6 @@ def test_import_beside_eval_in_one_report(segment_video, tmp_path, capsys) -> No
     html = (run / "report.html").read_text()
     assert "tspo-published" in html and "uniform" in html
     config = json.loads((run / "config.json").read_text())
-    assert config["methods"] == ["uniform", "tspo-published"] and config["encoder_id"]  # eval's identity kept
+    order = ["uniform", "tspo-published"] if eval_first else ["tspo-published", "uniform"]
+    assert config["methods"] == order and config["encoder_id"] and "imported_only" not in config  # eval's identity
+    assert json.loads((run / "imports.json").read_text())[0]["method"] == "tspo-published"

@@ -468,7 +468,8 @@ def _open_run_dir(out: Path, config: dict[str, Any], force_new: bool) -> None:
         )
     if old is not None:
         for key in IDENTITY_KEYS:
-            if old.get(key) != config.get(key):
+            # A folder of imported selections only (data import-selections) names no encoder, grid ...: this run does.
+            if old.get(key) != config.get(key) and not (old.get("imported_only") and key not in old):
                 raise InvalidArgumentError(
                     f"--out {str(out)!r} holds a run with another {key.removesuffix('_id')} "
                     f"({old.get(key)!r}, now {config.get(key)!r}); "
