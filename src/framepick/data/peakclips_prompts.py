@@ -151,7 +151,7 @@ def caption_prompt(scene_id: int, start_seconds: float, end_seconds: float) -> s
     timestamp = json.dumps(
         [{"id": scene_id, "start_time": seconds_text(start_seconds), "end_time": seconds_text(end_seconds)}]
     )
-    return CAPTION_PROMPT.format(timestamp=timestamp)
+    return CAPTION_PROMPT.replace("{timestamp}", timestamp)
 
 
 def question_text(sample: Sample) -> str:
