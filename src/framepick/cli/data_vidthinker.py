@@ -75,11 +75,6 @@ def run(args: argparse.Namespace) -> int:
         report.samples, model, cache=cache_from_args(args), frames_per_clip=args.frames_per_clip,
         progress=progress_from_args(args),
     )
-    write_result(result, out)
-    if not args.quiet:
-        for sample_id, reason in result.failed[:10]:
-            print(f"framepick: vidthinker: {sample_id}: {reason}", file=sys.stderr)
-        if len(result.failed) > 10:
-            print(f"framepick: vidthinker: ... and {len(result.failed) - 10} more", file=sys.stderr)
+    write_result(result, out)  # each sample without labels was logged as a warning with its reason
     print(f"framepick: vidthinker: {result.summary()}; wrote {out} in {result.seconds:.1f} s")
     return 0
