@@ -311,7 +311,11 @@ def import_selections(
         raise InvalidArgumentError(f"--name must be a non-empty method name without ',' or '=', got {name!r}")
     k_values = resolve_ks(layout, entries, ks)
     manifest_path = Path(manifest).resolve()
-    samples = read_manifest(manifest_path, require_videos=False).samples
+    loaded = read_manifest(manifest_path, require_videos=False)
+    if loaded.malformed:
+        number, why = loaded.malformed[0]
+        logger.warning("manifest %s: %d malformed row(s) left out (first: line %s: %s)", manifest, len(loaded.malformed), number, why)
+    samples = loaded.samples
     if not samples:
         raise InvalidArgumentError(f"manifest {str(manifest)!r} holds no samples")
     out = Path(out_dir)
