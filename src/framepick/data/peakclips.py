@@ -41,6 +41,7 @@ the report; the run goes on.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,10 +145,18 @@ def key_clips(labels: Sequence[SceneLabel]) -> list[dict[str, Any]]:
 
 @dataclass
 class ModelCalls:
-    """Counts of the model's replies: asked now, or read from the cache."""
+    """Counts of the model's replies: asked now, or read from the cache (captions run on threads)."""
 
     asked: int = 0
     cached: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, cached: bool) -> None:
+        with self._lock:
+            if cached:
+                self.cached += 1
+            else:
+                self.asked += 1
 
 
 @dataclass
@@ -201,10 +210,10 @@ class Labeller:
             key = answer_key(f"{self.model.id}:{PROMPT_VERSION}", video_hash, indices, text, [])
             hit = self._replies.get(key)
             if hit is not None:
-                self.calls.cached += 1
+                self.calls.count(cached=True)
                 return hit.text or ""
         reply = self.model.generate(parts(), max_tokens)
-        self.calls.asked += 1
+        self.calls.count(cached=False)
         if key is not None:
             self._replies.put(key, Answer(letter=None, text=reply))
         return reply
@@ -239,18 +248,20 @@ class Labeller:
         ]
 
     def captions(self, prepared: PreparedVideo, scenes: Sequence, seconds: Sequence[tuple[float, float]]) -> list[str]:
-        """One caption per scene (Fig. 7), from at most ``caption_frames`` of its candidates."""
+        """One caption per scene (Fig. 7), from at most ``caption_frames`` of its candidates; as
+        many requests in flight as the model takes (a server's ``--concurrency``)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from framepick.answer.prompt import ImagePart, TextPart
         from framepick.spacing import evenly_spaced
         from framepick.video.decode import VideoDecoder
 
-        captions = []
-        for number, (scene, (start, end)) in enumerate(zip(scenes, seconds), 1):
+        def caption(number: int, scene: Any, start: float, end: float) -> str:
             positions = scene.start + evenly_spaced(scene.end - scene.start + 1, self.caption_frames)
             shown = prepared.candidates.take(positions)
             text = caption_prompt(number, start, end)
 
-            def parts(shown=shown, text=text) -> list:
+            def parts() -> list:
                 with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
                     decoded = decoder.get_frames(shown)
                 out: list = []
@@ -260,10 +271,17 @@ class Labeller:
 
             reply = self.ask(prepared.index.info.content_hash, shown.indices, parts, text, self.caption_tokens)
             try:
-                captions.append(parse_caption(reply, number))
+                return parse_caption(reply, number)
             except FramepickError as exc:
                 raise LabelError(f"scene {number}'s caption: {exc}") from None
-        return captions
+
+        jobs = [(number, scene, start, end) for number, (scene, (start, end)) in enumerate(zip(scenes, seconds), 1)]
+        workers = max(1, min(int(getattr(self.model, "max_concurrency", 1) or 1), len(jobs)))
+        if workers == 1:
+            return [caption(*job) for job in jobs]
+        with ThreadPoolExecutor(workers) as pool:
+            futures = [pool.submit(caption, *job) for job in jobs]
+            return [future.result() for future in futures]  # the first scene's error, in scene order
 
 
 def labelled_row(sample: Sample, labels: list[SceneLabel] | None, error: str | None, details: dict[str, Any]) -> Sample:
@@ -367,3 +385,35 @@ def label_manifest(
     write_manifest(out_manifest, rows)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def key_clips_on(candidates: Any, key_clips: Sequence[Any]) -> tuple[Any, ...]:
+    """A row's ``extra["key_clips"]`` (seconds) as :class:`~framepick.types.Clip` s over
+    ``candidates`` (a :class:`~framepick.types.Candidates` with timestamps): what K-frames'
+    sampling takes (``select_prepared(..., clips=...)``), on any grid.
+
+    A clip ``[start, end)`` covers the candidates whose time is in it; one that holds no candidate
+    (shorter than the grid's spacing) gets the candidate nearest its middle. A malformed entry is
+    an :class:`~framepick.errors.InvalidArgumentError` naming it.
+    """
+    from framepick.types import Clip
+
+    times = np.asarray(candidates.timestamps, dtype=np.float64)
+    if times.size == 0:
+        raise InvalidArgumentError("there are no candidates to put key clips on")
+    clips = []
+    for number, entry in enumerate(key_clips, 1):
+        try:
+            start, end = float(entry["start_seconds"]), float(entry["end_seconds"])
+            priority = entry["priority"]
+            score, reason = entry.get("score"), entry.get("reason")
+        except (TypeError, KeyError, ValueError, AttributeError):
+            raise InvalidArgumentError(f"key clip {number} is not an object with start_seconds, end_seconds and priority") from None
+        if not (np.isfinite(start) and np.isfinite(end) and start <= end) or priority not in ("P1", "P2"):
+            raise InvalidArgumentError(f"key clip {number}: [{start}, {end}] {priority!r} is not a P1/P2 clip in time order")
+        inside = np.flatnonzero((times >= start) & (times < end))
+        if inside.size == 0:
+            inside = np.array([int(np.argmin(np.abs(times - (start + end) / 2.0)))])
+        clips.append(Clip(int(inside[0]), int(inside[-1]), priority,
+                          None if score is None else float(score), None if reason is None else str(reason), start, end))
+    return tuple(clips)
