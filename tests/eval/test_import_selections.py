@@ -12,11 +12,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+from videogen import GREY, RED
 
 from framepick.cli.main import main
-from framepick.eval.import_selections import Converted, convert_frames, import_selections
+from framepick.eval.import_selections import (
+    Converted,
+    convert_frames,
+    import_selections,
+)
 from framepick.eval.published import PublishedEntry, read_published
-from videogen import GREY, RED
 
 VIDEOMME_ROWS = Path(__file__).resolve().parents[1] / "data" / "fixtures" / "benchmarks" / "videomme" / "videomme_rows.json"
 RED_Q = "When is the screen red?"
@@ -81,9 +85,9 @@ def test_tspo_frame_idx_are_0_based_native_frames_matched_by_question_id(videomm
     run = tmp_path / "run"
     assert _import([str(tspo), "--format", "tspo", "--manifest", str(videomme_manifest), "--out", str(run)], tmp_path) == 0
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"{run}: tspo-published (tspo, k=4): 1 of 4 entries imported, 1 records written; 1 unmatched; "
+    assert err == [(f"{run}: tspo-published (tspo, k=4): 1 of 4 entries imported, 1 records written; 1 unmatched; "
                    "2 skipped (video missing or not matching); 1 manifest samples without an entry; "
-                   "1 frames clipped to the video's end"]
+                   "1 frames clipped to the video's end")]
     records = _records(run)
     assert list(records) == [("videomme:001-1", 4)]
     record = records[("videomme:001-1", 4)]
@@ -122,8 +126,8 @@ def test_an_id_match_must_agree_with_the_entrys_video(videomme_manifest, tmp_pat
     ])
     summary = import_selections(tspo, "tspo", videomme_manifest, tmp_path / "run", cache=tmp_path / "cache")
     assert summary.imported == 1
-    assert summary.unmatched == [("entry 1", "id '001-2' is sample 'videomme:001-2', whose video is 'fFjv93ACGo8', "
-                                  "not the entry's 'someOtherVideo'")]
+    assert summary.unmatched == [("entry 1", ("id '001-2' is sample 'videomme:001-2', whose video is 'fFjv93ACGo8', "
+                                  "not the entry's 'someOtherVideo'"))]
 
 
 def _itg_line(question: str, index, logits, doc_id: int = 0) -> str:
@@ -139,6 +143,7 @@ def test_videoitg_top_k_is_the_first_k_of_the_score_order(segment_video, tmp_pat
         _itg_line(BLUE_Q, [270, 260, 250], [0.99, 0.5, 0.25], doc_id=1),
         _itg_line(RED_Q, [1], [0.1], doc_id=2),  # a second entry for q1
         _itg_line("Which question is this?", [1], [0.1], doc_id=3),
+        json.dumps({"doc_id": 4, "index": [1, 2]}),  # the downstream frame-indices file's line: nothing to match by
     ]) + "\n")
     run = tmp_path / "run"
     assert _import([str(results), "--format", "videoitg", "--manifest", str(manifest), "--out", str(run), "-k", "2,4"], tmp_path) == 0
@@ -149,7 +154,10 @@ def test_videoitg_top_k_is_the_first_k_of_the_score_order(segment_video, tmp_pat
     assert [f["index"] for f in records[("q1", 4)]["frames"]] == [10, 20, 150, 299]
     assert [f["index"] for f in records[("q2", 4)]["frames"]] == [250, 260, 270]  # fewer scored frames than k
     assert records[("q1", 2)]["candidates"] == 5  # every frame VideoITG scored
-    assert json.loads((run / "imports.json").read_text())[0]["unmatched"] == 1
+    assert json.loads((run / "imports.json").read_text())[0]["unmatched"] == 2
+    summary = import_selections(results, "videoitg", manifest, run, ks="2,4", cache=tmp_path / "cache")
+    assert summary.duplicates == [("line 3", "q1 (already matched by line 1)")] and summary.already_done == 4
+    assert [why for _, why in summary.unmatched][1].startswith("the entry names no question id, video or question")
 
 
 def test_videoitg_needs_k(segment_video, tmp_path, capsys) -> None:

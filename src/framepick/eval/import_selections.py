@@ -50,7 +50,12 @@ import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
-from framepick.eval.published import DEFAULT_NAMES, PublishedEntry, read_published, video_stem
+from framepick.eval.published import (
+    DEFAULT_NAMES,
+    PublishedEntry,
+    read_published,
+    video_stem,
+)
 from framepick.eval.runner import duration_bucket_for, parse_ks
 from framepick.types import Sample
 
@@ -91,8 +96,8 @@ class ImportSummary:
 
     def line(self) -> str:
         parts = [
-            f"{self.out_dir}: {self.method} ({self.layout}, k={','.join(map(str, self.ks))}): "
-            f"{self.imported} of {self.entries} entries imported, {self.written} records written",
+            (f"{self.out_dir}: {self.method} ({self.layout}, k={','.join(map(str, self.ks))}): "
+            f"{self.imported} of {self.entries} entries imported, {self.written} records written"),
         ]
         for count, text in (
             (self.already_done, "already in the run"),
@@ -148,6 +153,8 @@ class SampleMatcher:
             if len(found) > 1:
                 return None, f"id {qid!r} names {len(found)} samples ({', '.join(s.id for s in found[:3])})"
         ids = f"id {', '.join(map(repr, entry.ids))} is in no manifest sample" if entry.ids else "no question id"
+        if entry.video is None and entry.text is None and not entry.ids:
+            return None, "the entry names no question id, video or question (VideoITG's doc_id-only frame indices? import its results.jsonl)"
         if entry.video is None or entry.text is None:
             return None, f"{ids}, and the entry names no video and question to match by"
         text = _norm(entry.text)
@@ -195,7 +202,7 @@ def convert_frames(entry: PublishedEntry, num_frames: int, fps: float, k: int | 
     else:
         raw = np.asarray(values, dtype=np.float64).astype(np.int64)
     last = num_frames - 1
-    slack = max(1, int(round(fps))) if fps > 0 else 1
+    slack = max(1, round(fps)) if fps > 0 else 1
     beyond = raw[raw > last]
     if beyond.size and int(beyond.max()) > last + slack:
         unit = "second" if entry.unit == "second" else "frame"
@@ -220,7 +227,7 @@ def candidate_count(layout: str, entry: PublishedEntry, num_frames: int, fps: fl
     if not fps > 0:
         return None
     if layout == "tspo":  # their load_video: range(0, frames, round(avg_fps / 1))
-        return len(range(0, num_frames, max(1, int(round(fps)))))
+        return len(range(0, num_frames, max(1, round(fps))))
     return max(1, int(num_frames / fps))  # BOLT's extract_feature: int(frames / fps * 1) rows
 
 
