@@ -1,0 +1,148 @@
+"""Supervision in seconds (PeakClips key clips, evidence spans, scene captions) as replies over shown frames.
+
+The model sees ``n`` frames numbered ``0..n-1`` (:mod:`framepick.clip_model`); a label is a span of
+seconds. At inference a clip over shown frames ``a..b`` stands for the time from shown frame ``a``
+up to shown frame ``b + 1`` (:func:`framepick.clip_model.clips_on_candidates`), so a span
+``[s, e]`` is written as the smallest such clip that covers it: ``a`` the last shown frame at or
+before ``s`` (the first when ``s`` is earlier), ``b`` the last shown frame at or before ``e``.
+
+Replies follow the paper's format (Fig. 13, Appendix E.3), one clip a line, chronological::
+
+    <time>frames 3-5, P1,</time><reason>The man enters from the left.</reason>
+
+Key clips that land on overlapping shown frames (two short clips between the same two shown
+frames) become one clip: the earlier start, the later end, P1 if either is P1, the reasons joined
+with a space. The paper's clips are disjoint scenes; over a coarser frame grid they may not be.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from framepick.errors import InvalidArgumentError
+
+PRIORITIES = ("P1", "P2")
+
+
+@dataclass(frozen=True)
+class KeyClip:
+    """One PeakClips target (the data contract's ``extra.key_clips`` entry), in seconds."""
+
+    start_seconds: float
+    end_seconds: float
+    priority: str
+    reason: str = ""
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class ShownClip:
+    """A clip over shown frames ``start..end`` (inclusive) with its tag and reason."""
+
+    start: int
+    end: int
+    priority: str
+    reason: str = ""
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidArgumentError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def read_key_clips(extra: Mapping[str, Any]) -> tuple[KeyClip, ...]:
+    """``extra["key_clips"]`` as :class:`KeyClip` s in time order; an error naming the bad entry.
+
+    Absent gives ``()``. Each entry: ``start_seconds`` <= ``end_seconds``, ``priority`` P1 or P2,
+    optional ``reason`` (text) and ``score``.
+    """
+    raw = extra.get("key_clips")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidArgumentError(f"extra.key_clips must be a list, got {type(raw).__name__}")
+    clips = []
+    for number, entry in enumerate(raw, start=1):
+        if not isinstance(entry, Mapping):
+            raise InvalidArgumentError(f"key clip {number} must be an object, got {type(entry).__name__}")
+        start = _number(entry.get("start_seconds"), f"key clip {number} start_seconds")
+        end = _number(entry.get("end_seconds"), f"key clip {number} end_seconds")
+        if end < start or start < 0:
+            raise InvalidArgumentError(f"key clip {number} [{start}, {end}] is not a span of seconds")
+        priority = str(entry.get("priority", "")).strip().upper()
+        if priority not in PRIORITIES:
+            raise InvalidArgumentError(f"key clip {number}: priority must be P1 or P2, got {entry.get('priority')!r}")
+        reason = entry.get("reason") or ""
+        if not isinstance(reason, str):
+            raise InvalidArgumentError(f"key clip {number}: reason must be text, got {reason!r}")
+        score = entry.get("score")
+        clips.append(KeyClip(start, end, priority, " ".join(reason.split()),
+                             None if score is None else _number(score, f"key clip {number} score")))
+    return tuple(sorted(clips, key=lambda c: (c.start_seconds, c.end_seconds)))
+
+
+def read_scene_captions(extra: Mapping[str, Any]) -> tuple[tuple[float, float, str], ...]:
+    """``extra["scene_captions"]``: ``[{"start_seconds", "end_seconds", "caption"}, ...]`` (absent: ``()``)."""
+    raw = extra.get("scene_captions")
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise InvalidArgumentError(f"extra.scene_captions must be a list, got {type(raw).__name__}")
+    scenes = []
+    for number, entry in enumerate(raw, start=1):
+        if not isinstance(entry, Mapping):
+            raise InvalidArgumentError(f"scene caption {number} must be an object")
+        start = _number(entry.get("start_seconds"), f"scene caption {number} start_seconds")
+        end = _number(entry.get("end_seconds"), f"scene caption {number} end_seconds")
+        caption = entry.get("caption")
+        if end < start or not isinstance(caption, str) or not caption.strip():
+            raise InvalidArgumentError(f"scene caption {number} needs start <= end and a non-empty caption")
+        scenes.append((start, end, " ".join(caption.split())))
+    return tuple(sorted(scenes))
+
+
+def shown_span(start_seconds: float, end_seconds: float, shown_times: Sequence[float]) -> tuple[int, int]:
+    """The smallest clip over shown frames that covers ``[start, end]`` seconds (module docstring)."""
+    times = np.asarray(shown_times, dtype=np.float64)
+    if times.size == 0:
+        raise InvalidArgumentError("no shown frames to place a span on")
+    first = max(0, int(np.searchsorted(times, start_seconds, side="right")) - 1)
+    last = max(first, int(np.searchsorted(times, end_seconds, side="right")) - 1)
+    return first, last
+
+
+def clips_on_shown(clips: Sequence[KeyClip], shown_times: Sequence[float]) -> tuple[ShownClip, ...]:
+    """Key clips over shown frames, chronological and disjoint (overlaps merged, module docstring)."""
+    placed = sorted(
+        (ShownClip(*shown_span(c.start_seconds, c.end_seconds, shown_times), c.priority, c.reason) for c in clips),
+        key=lambda c: (c.start, c.end),
+    )
+    merged: list[ShownClip] = []
+    for clip in placed:
+        if merged and clip.start <= merged[-1].end:
+            last = merged[-1]
+            priority = "P1" if "P1" in (last.priority, clip.priority) else "P2"
+            reason = " ".join(r for r in (last.reason, clip.reason) if r)
+            merged[-1] = ShownClip(last.start, max(last.end, clip.end), priority, reason)
+        else:
+            merged.append(clip)
+    return tuple(merged)
+
+
+def clip_line(start: int, end: int, priority: str | None = None, reason: str | None = None) -> str:
+    """``<time>frames s-e, P1,</time><reason>..</reason>`` (no tag/reason: ``<time>frames s-e</time>``)."""
+    if priority is None:
+        return f"<time>frames {start}-{end}</time>"
+    return f"<time>frames {start}-{end}, {priority},</time><reason>{reason or ''}</reason>"
+
+
+def render_reply(clips: Sequence[ShownClip]) -> str:
+    """The key-clip reply the Fig. 14 prompt asks for, one clip a line."""
+    if not clips:
+        raise InvalidArgumentError("a key-clip reply needs at least one clip")
+    return "\n".join(clip_line(c.start, c.end, c.priority, c.reason) for c in clips)

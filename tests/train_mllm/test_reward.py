@@ -1,0 +1,81 @@
+"""GRPO's reward: the reply's clips, k frames by any-k sampling, Eq. 2 on the answerer's probabilities."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from framepick.answer.base import Answer, Answerer
+from framepick.errors import AnswererError
+from framepick.select.kframes_sampling import focused_sampling
+from framepick.train_mllm.reward import UNPARSED_REWARD, ClipReward
+from framepick.train_mllm.video_frames import SampleFrames
+from framepick.types import Clip, Sample
+
+
+class RecordingAnswerer(Answerer):
+    """Probabilities the test sets; remembers the frames it was shown (their first pixel = candidate position)."""
+
+    id = "fake-probs"
+
+    def __init__(self, probs, source="logits"):
+        self.probs, self.source, self.seen = probs, source, []
+
+    def answer(self, frames, timestamps, question, options):
+        self.seen.append([int(f[0, 0, 0]) for f in frames])
+        if self.source == "parsed":
+            return Answer(letter="A", source="parsed")
+        return Answer.from_probs(self.probs(self.seen[-1]), source=self.source)
+
+
+def sample_frames(num=20, shown_every=4, answer="B"):
+    frames = np.zeros((num, 4, 4, 3), dtype=np.uint8)
+    frames[:, 0, 0, 0] = np.arange(num)  # each frame names its candidate position
+    sample = Sample(id="s", video="v.mp4", question="Which?", options=("x", "y", "z"), answer=answer)
+    return SampleFrames(sample=sample, video_hash="", indices=np.arange(num) * 10, timestamps=np.arange(num) * 0.5,
+                        frames=frames, shown=np.arange(0, num, shown_every))
+
+
+def test_the_reward_is_eq2_on_the_frames_sampled_from_the_replys_clips():
+    frames = sample_frames()
+    answerer = RecordingAnswerer(lambda seen: [0.2, 0.7, 0.1])
+    reward = ClipReward(answerer, {0: frames}, k=4, tau=0.5)
+    value = reward.reward([{"role": "assistant", "content": "<time>frames 1-2, P1,</time><reason>r</reason>"}], 0)
+    # Eq. 2 by hand: tanh(log(0.7 / mean(0.2, 0.1)) / 0.5).
+    assert value == pytest.approx(math.tanh(math.log(0.7 / 0.15) / 0.5), abs=1e-12)
+    # Shown frames 1-2 are candidates 4..11; Focused sampling takes k = 4 of them.
+    expected = focused_sampling([Clip(start_index=4, end_index=11, priority="P1")], 20, 4)
+    assert answerer.seen == [list(expected)] and all(4 <= p <= 11 for p in expected)
+
+
+def test_better_clips_earn_more_and_an_unreadable_reply_earns_minus_one():
+    frames = sample_frames()
+    # The correct option is likelier the later the frames: clips late in the video should win.
+    answerer = RecordingAnswerer(lambda seen: np.array([1.0, 1.0 + np.mean(seen), 1.0]) / (3.0 + np.mean(seen)))
+    reward = ClipReward(answerer, {7: frames}, k=2)
+    early = reward("p", ["<time>frames 0-0, P1,</time><reason></reason>"], sample=[7])[0]
+    late = reward("p", ["4-4, P1, the end"], sample=[7])[0]
+    assert late > early > 0
+    assert reward(None, ["no clips here", "<time>frames 9-12, P1,</time>"], sample=[7, 7]) == [UNPARSED_REWARD] * 2
+    assert reward.stats.unparsed == 2 and reward.stats.completions == 4
+
+
+def test_logged_metrics_compare_with_uniform_frames():
+    frames = sample_frames()
+    answerer = RecordingAnswerer(lambda seen: [0.25, 0.5, 0.25])
+    logged = {}
+    reward = ClipReward(answerer, {0: frames}, k=4)
+    values = reward(None, ["<time>frames 0-1, P2,</time>", "garbage"], sample=[0, 0], log_metric=logged.__setitem__)
+    uniform = math.tanh(math.log(0.5 / 0.25))
+    assert logged["reward_uniform"] == pytest.approx(uniform)
+    assert logged["unparsed"] == 0.5
+    assert logged["gain_over_uniform"] == pytest.approx(np.mean(values) - uniform)
+    assert answerer.seen[-1] == [2, 7, 12, 17]  # the centres of 4 equal segments of 20 candidates
+
+
+def test_an_answerer_without_probabilities_is_an_error():
+    reward = ClipReward(RecordingAnswerer(None, source="parsed"), {0: sample_frames()}, k=2)
+    with pytest.raises(AnswererError, match="no option probabilities"):
+        reward.reward("<time>frames 0-1, P1,</time>", 0)
