@@ -90,14 +90,20 @@ def test_filtering_decodes_subsets_for_an_answerer_without_embeddings(one_sample
     assert answerer.calls == variance.subsets > 0 and variance.error is None  # one answer per non-empty subset
 
 
-def test_training_needs_option_similarities_and_says_so_in_one_line(one_sample, eval_cache):
+def test_training_dispatches_on_what_the_answerer_can_do(one_sample, eval_cache):
+    """The offline matcher gets answer tables; an answerer that only looks at frames (an MLLM) gets
+    the candidates to decode, and is not asked anything while the episodes are built; a non-answerer
+    is a one-line error."""
+    from framepick.api import feature_cache
     from framepick.encode import load_encoder
     from framepick.train.episodes import build_episodes
 
-    for answerer, name in ((FramesOnly(), "frames-only"), (object(), "object")):
-        with pytest.raises(InvalidArgumentError) as caught:
-            build_episodes(one_sample, encoder=load_encoder("offline"), answerer=answerer, grid=GRID, cache=None)
-        message = str(caught.value)
-        assert message == (
-            f"training needs an answerer that answers from cached frame embeddings (offline); {name!r} cannot"
-        )
+    frames_only, store = FramesOnly(), feature_cache(eval_cache)
+    (episode,), _ = build_episodes(one_sample, encoder=load_encoder("offline"), answerer=frames_only, grid=GRID, cache=store)
+    assert episode.answer_similarity is None and episode.correct == 0 and frames_only.calls == 0
+    assert len(episode.candidates) == episode.num_candidates and episode.video_index is not None
+    (table,), _ = build_episodes(one_sample, encoder=load_encoder("offline"), answerer=load_answerer("offline"), grid=GRID, cache=store)
+    assert table.answer_similarity is not None and table.candidates is None
+    with pytest.raises(InvalidArgumentError) as caught:
+        build_episodes(one_sample, encoder=load_encoder("offline"), answerer=object(), grid=GRID, cache=None)
+    assert str(caught.value) == "training needs an answerer (offline, hf:..., openai:...), got 'object'"

@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 from framepick.cli.common import (
+    add_answerer_args,
     add_device_args,
     apply_device_args,
     add_cache_args,
     add_grid_args,
+    answerer_options_from_args,
     cache_from_args,
     finish_grid_args,
     grid_from_args,
@@ -48,8 +50,11 @@ Train a learned frame selector and write a checkpoint folder that
   msjoe     REINFORCE (group-mean baseline) on MSJoE's U-Net sampler, difficulty-aware reward
   videoitg  BCE on per-frame evidence labels (VideoITG Variant C)
 
-Videos are decoded and embedded once (cached like `framepick eval`), answers come from the
-answerer's cached option-to-frame table, so a step never touches a video. Running the same command
+Videos are decoded and embedded once (cached like `framepick eval`). With the default
+--answerer offline, answers come from its cached option-to-frame table, so a step never touches a
+video. With a real MLLM (--answerer hf:DIR or openai:MODEL@URL) every sampled subset is answered
+by the model through the answer cache (G model calls per step at most; a subset asked before costs
+nothing), its frames decoded only on a miss. Running the same command
 again resumes from OUT/state.pt; Ctrl-C saves and stops. OUT/metrics.jsonl logs every step and
 validation; OUT/curve.svg plots them. The checkpoint kept is the best on --val-manifest (hit@k)."""
 
@@ -63,7 +68,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--manifest", required=True, metavar="FILE", help="training samples (e.g. from 'framepick data split')")
     parser.add_argument("--val-manifest", metavar="FILE", help="validation samples: picks the checkpoint kept")
     parser.add_argument("--out", required=True, metavar="DIR", help="checkpoint folder (created; resumed if it holds this run)")
-    parser.add_argument("--answerer", default="offline", help="answerer for the rewards (default offline)")
     parser.add_argument("--encoder", default="offline", help="frozen encoder the policy reads (default offline)")
     parser.add_argument("--steps", type=int, help="optimizer steps (default 300)")
     parser.add_argument("--group-size", type=int, help="subsets sampled per question (method default)")
@@ -74,10 +78,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="seed for initialisation, sampling and order (default 0)")
     parser.add_argument("--policy-params", metavar="JSON", help='policy shape, e.g. \'{"window": 8}\'')
     parser.add_argument("--force-new", action="store_true", help="discard a run already in --out and start over")
+    parser.add_argument("--frame-memory-mb", type=int, default=512, metavar="MB",
+                        help="with an MLLM's rewards: decoded candidate frames kept in memory (default 512; 0: none)")
     parser.add_argument("--query-model", metavar="SPEC", help="msjoe: an MLLM (hf:..., openai:...) writes the query "
                         "rows the sampler reads (paper 004) instead of the option texts; the checkpoint records it")
     parser.add_argument("--query-frames", type=int, default=8, metavar="N",
                         help="frames the --query-model previews, evenly spaced (default 8; 0: the question alone)")
+    add_answerer_args(parser)
     add_grid_args(parser)
     add_cache_args(parser)
     add_device_args(parser)
@@ -86,7 +93,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from framepick import api
-    from framepick.answer import AnswererOptions, load_answerer
+    from framepick.answer import load_answerer
     from framepick.cli.eval import load_samples
     from framepick.encode import load_encoder
     from framepick.train.config import default_train_config
@@ -106,8 +113,11 @@ def run(args: argparse.Namespace) -> int:
         _clear_run(out)
     grid = grid_from_args(args)
     encoder = load_encoder(args.encoder)
-    answerer = load_answerer(args.answerer, AnswererOptions(device=args.device, dtype=args.dtype))
+    if args.frame_memory_mb < 0:
+        raise InvalidArgumentError(f"--frame-memory-mb must be 0 or more, got {args.frame_memory_mb}")
+    answerer = load_answerer(args.answerer, answerer_options_from_args(args))
     store = api.feature_cache(cache_from_args(args))
+    answers = _reward_answers(answerer, store, config, args)
     reasoner = _query_reasoner(args)
     progress = progress_from_args(args)
 
@@ -125,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     train_episodes = episodes(args.manifest)
     val_episodes = episodes(args.val_manifest) if args.val_manifest else []
     result = train_policy(
-        args.method, train_episodes, val_episodes, out, config=config, answerer=answerer,
+        args.method, train_episodes, val_episodes, out, config=config, answerer=answers,
         encoder_id=encoder.id, encoder_spec=args.encoder, policy_config=policy_params, progress=progress,
         query_source=None if reasoner is None else reasoner.describe(),
     )
@@ -137,8 +147,14 @@ def run(args: argparse.Namespace) -> int:
         f", clip fraction {result.clip_fraction:.3f} (clip touched on {result.clipped_steps}/{result.steps_done} steps, "
         f"max approx KL {result.approx_kl_max:.2g})"
     )
+    stats = result.answer_stats
+    costs = "" if stats is None else (
+        f", rewards from {stats['answerer_id']}: {stats['answers_asked']} model calls, {stats['answers_cached']} "
+        f"cached, {stats['answer_failures']} failed, {stats['skipped_steps']} step(s) skipped"
+    )
     line = (f"{args.method}: {result.steps_done}/{config.steps} steps, {len(train_episodes)} train / "
-            f"{len(val_episodes)} val episodes, {result.updates_per_second:.1f} updates/s{clip}{best}; checkpoint {out}")
+            f"{len(val_episodes)} val episodes, {result.updates_per_second:.1f} updates/s{clip}{costs}{best}; "
+            f"checkpoint {out}")
     if result.interrupted:
         print(f"{line}\nframepick: interrupted; run the same command to resume", file=sys.stderr)
         return 130
@@ -158,6 +174,22 @@ def _query_reasoner(args: argparse.Namespace):
         raise InvalidArgumentError(f"--query-model writes the query rows msjoe reads; {args.method} reads none")
     return QueryReasoner.load(args.query_model, AnswererOptions(device=args.device, dtype=args.dtype),
                               preview=args.query_frames, cache=cache_from_args(args))
+
+
+def _reward_answers(answerer, store, config, args: argparse.Namespace):
+    """What the rewards' answers come from: the offline matcher itself (its tables), or an MLLM
+    asked through the answer cache in the feature cache's folder (none with --no-cache)."""
+    from framepick.answer import OptionSimilarityAnswerer
+    from framepick.answer.cache import AnswerCache
+    from framepick.train.subset_answers import ModelAnswers
+
+    if isinstance(answerer, OptionSimilarityAnswerer):
+        return answerer
+    if config.objective == "bce":
+        raise InvalidArgumentError(
+            f"--answerer {args.answerer} makes rewards; {args.method} trains on labels, without rewards: use the default offline"
+        )
+    return ModelAnswers(answerer, None if store is None else AnswerCache(store), memo_mb=args.frame_memory_mb)
 
 
 def _check_paths(args: argparse.Namespace, out: Path) -> None:

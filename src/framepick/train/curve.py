@@ -34,8 +34,9 @@ def write_curve(path: str | Path, rows: Sequence[dict[str, Any]], *, title: str,
     key = "reward_mean" if any("reward_mean" in r for r in train) else "loss"
     if train:
         window = max(1, len(train) // 20)
-        smooth = moving_average([r.get(key, 0.0) for r in train], window)
-        series.append((f"train {key.replace('_mean', '')} (avg of {window})", [r["step"] for r in train], smooth.tolist()))
+        scored = [r for r in train if key in r]  # a step whose answers failed has no reward: no point
+        smooth = moving_average([r[key] for r in scored], window)
+        series.append((f"train {key.replace('_mean', '')} (avg of {window})", [r["step"] for r in scored], smooth.tolist()))
         clipped = [r for r in train if "clip_fraction" in r]  # GRPO only: does the ratio clip bind?
         if clipped:
             smooth = moving_average([r["clip_fraction"] for r in clipped], window)

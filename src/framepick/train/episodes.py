@@ -1,11 +1,15 @@
 """Training episodes: one question about one video, with everything a trainer needs, computed once.
 
 An :class:`Episode` holds the frozen candidate features, the query embedding (as ``framepick eval``
-would compute it for that sample), the evidence mask, and an answer table: the answerer's cosine of
-each option to each candidate frame. The offline answerer's answer on *any* subset of frames is a
-function of those columns (:meth:`OfflineAnswerer.probs_from_similarity`), so the table is the
-answerer's calls cached for every subset a policy may draw, and a training step never decodes or
-encodes anything.
+would compute it for that sample), the evidence mask, and what the rewards' answers come from:
+
+- for the offline matcher, an answer table: the answerer's cosine of each option to each candidate
+  frame. Its answer on *any* subset of frames is a function of those columns
+  (:meth:`OfflineAnswerer.probs_from_similarity`), so the table is the answerer's calls cached for
+  every subset a policy may draw, and a training step never decodes or encodes anything;
+- for a real MLLM (any other answerer), the candidates (source frame indices, times, the video) and
+  the video's index: a subset's frames are decoded from there when the answer cache does not hold
+  the model's answer on them (:mod:`framepick.train.subset_answers`).
 
 Query modes follow the evaluation tables: a sample with a query picture is an ``image`` episode
 (the policy sees the picture, the answerer still reads the question and options), any other is a
@@ -25,11 +29,13 @@ from framepick.spans import frames_in_spans
 from framepick.types import Sample, option_position
 
 if TYPE_CHECKING:
-    from framepick.answer.base import OptionSimilarityAnswerer
+    from framepick.answer.base import Answerer
     from framepick.encode.base import Encoder
     from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
     from framepick.policies.base import Observation
+    from framepick.types import Candidates
+    from framepick.video.probe import VideoIndex
     from framepick.reasoned_queries import QueryReasoner
     from framepick.video.candidates import GridSpec
 
@@ -59,6 +65,11 @@ class Episode:
     """[options, T] the answerer's option-to-frame cosines; None when the sample has no answer."""
     correct: int | None
     """Position of the correct option, or None."""
+    candidates: Candidates | None = None
+    """For an MLLM's rewards: the candidates the rows of ``frames`` belong to (source indices,
+    times, the video), from which a subset's frames are decoded; None with the offline table."""
+    video_index: VideoIndex | None = None
+    """The video's index (spares a probe when a subset's frames are decoded); None with the table."""
     frame_labels: np.ndarray | None = None
     """[T] float32 per-frame relevance labels from the sample's ``extra.frame_labels`` (VidThinker,
     ``framepick data vidthinker``) mapped onto the candidates by :func:`labels_on_candidates`;
@@ -89,7 +100,7 @@ def build_episodes(
     samples: Sequence[Sample],
     *,
     encoder: Encoder,
-    answerer: OptionSimilarityAnswerer,
+    answerer: Answerer,
     grid: GridSpec,
     cache: FeatureCache | None = None,
     allow_damaged: bool = False,
@@ -98,10 +109,11 @@ def build_episodes(
 ) -> tuple[list[Episode], list[tuple[str, str]]]:
     """Episodes for ``samples``; returns (episodes, [(sample id, why skipped)]).
 
-    ``encoder`` is a loaded selection encoder, ``answerer`` a loaded
-    :class:`~framepick.answer.base.OptionSimilarityAnswerer` (the offline one; any other is refused
-    in one line); videos are prepared through the same cached pipeline as
-    ``framepick eval``, so features computed by an evaluation are reused and vice versa.
+    ``encoder`` is a loaded selection encoder, ``answerer`` a loaded answerer: an
+    :class:`~framepick.answer.base.OptionSimilarityAnswerer` (the offline one) gets answer tables,
+    any other (an MLLM) the candidates and the video's index instead; videos are prepared
+    through the same cached pipeline as ``framepick eval``, so features computed by an evaluation
+    are reused and vice versa.
     ``query_reasoner`` makes a text episode's ``option_queries`` the MLLM's reasoned queries
     (falling back, with a warning, to the option texts when its reply cannot be used).
     """
@@ -111,12 +123,12 @@ def build_episodes(
     from framepick.answer.base import Answerer, OptionSimilarityAnswerer
     from framepick.eval.queries import query_for_sample
 
-    if not isinstance(answerer, OptionSimilarityAnswerer):
-        name = answerer.id if isinstance(answerer, Answerer) else type(answerer).__name__
+    if not isinstance(answerer, Answerer):
         raise InvalidArgumentError(
-            f"training needs an answerer that answers from cached frame embeddings (offline); {name!r} cannot"
+            f"training needs an answerer (offline, hf:..., openai:...), got {type(answerer).__name__!r}"
         )
-    answer_encoder = answerer.encoder
+    from_table = isinstance(answerer, OptionSimilarityAnswerer)
+    answer_encoder = answerer.encoder if from_table else encoder
     extractors = [encoder] + ([answer_encoder] if answer_encoder.id != encoder.id else [])
     episodes: list[Episode] = []
     skipped: list[tuple[str, str]] = []
@@ -156,8 +168,9 @@ def build_episodes(
             continue
         similarity = correct = None
         if sample.answer is not None and len(sample.options) >= 2:
-            answer_features = prepared.features[answer_encoder.id].embeddings
-            similarity = answerer.option_similarity(answer_features, sample.question, sample.options)
+            if from_table:
+                answer_features = prepared.features[answer_encoder.id].embeddings
+                similarity = answerer.option_similarity(answer_features, sample.question, sample.options)
             correct = option_position(sample.answer)
         episodes.append(
             Episode(
@@ -171,6 +184,8 @@ def build_episodes(
                 in_span=in_span,
                 answer_similarity=similarity,
                 correct=correct,
+                candidates=None if from_table else prepared.candidates,
+                video_index=None if from_table else prepared.index,
                 frame_labels=frame_labels,
             )
         )

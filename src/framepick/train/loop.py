@@ -8,6 +8,11 @@ For each step: take the next training episode (a seeded shuffle per epoch), then
 - ``reinforce`` (MSJoE): the same group, advantages = reward - group mean, one gradient step;
 - ``bce`` (VideoITG): one supervised step on the episode's per-frame evidence labels.
 
+The rewards' answers come from the offline matcher's cached table, or from a real MLLM asked
+about every sampled subset through the answer cache (:mod:`framepick.train.subset_answers`). A
+group whose answers failed trains nothing: the step is logged with ``skipped`` and its counts, and
+the run goes on; too many failed answers in a row stop it with one line, after saving.
+
 Every ``eval_every`` steps the policy picks frames deterministically for each validation episode;
 the checkpoint with the best mean validation hit@k is the one ``--method NAME=OUT`` loads. The
 full trainer state (weights, optimizer, sampler RNG, step) is saved alongside, so running the same
@@ -31,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 import numpy as np
 import torch
 
-from framepick.errors import InvalidArgumentError
+from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.export import atomic_path, write_json, write_text
 from framepick.jsonio import BadLine, iter_jsonl, read_json
 from framepick.policies import build_policy, policy_class
@@ -39,8 +44,9 @@ from framepick.policies.base import Policy, SamplingPolicy
 from framepick.policies.checkpoint import save_policy
 from framepick.train.config import TrainConfig
 from framepick.train.curve import write_curve
-from framepick.train.episode_rewards import selection_metrics, subset_reward
+from framepick.train.episode_rewards import GroupNotAnswered, group_rewards, selection_metrics
 from framepick.train.episodes import Episode
+from framepick.train.subset_answers import SubsetAnswers, subset_answers_for
 from framepick.train.grpo import (
     clipped_surrogate_loss,
     group_advantages,
@@ -50,7 +56,7 @@ from framepick.train.grpo import (
 )
 
 if TYPE_CHECKING:
-    from framepick.answer.base import OptionSimilarityAnswerer
+    from framepick.answer.base import Answerer
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +83,9 @@ class TrainResult:
     """GRPO: steps on which some sample's ratio left [1 - clip, 1 + clip]; 0 means the clip never bound."""
     approx_kl_max: float | None = None
     """GRPO: the largest approx KL of any step; inf or nan once the ratio overflowed (training diverged)."""
+    answer_stats: dict[str, Any] | None = None
+    """With an MLLM's rewards: model calls, answers from the cache, failed calls and skipped steps
+    in this invocation (None for the offline table, which costs nothing)."""
 
     @property
     def updates_per_second(self) -> float:
@@ -90,7 +99,7 @@ def train_policy(
     out_dir: str | Path,
     *,
     config: TrainConfig,
-    answerer: OptionSimilarityAnswerer,
+    answerer: Answerer | SubsetAnswers,
     encoder_id: str,
     encoder_spec: str | None = None,
     policy_config: dict[str, Any] | None = None,
@@ -99,7 +108,9 @@ def train_policy(
 ) -> TrainResult:
     """Train ``method``'s policy on ``train_episodes``; resume if ``out_dir`` holds the same run.
 
-    ``answerer`` is the one the episodes' answer tables were made with (:func:`build_episodes`).
+    ``answerer`` is the one the episodes were built for (:func:`build_episodes`): the offline
+    matcher (its answer tables), an MLLM (asked without an answer cache), or a
+    :class:`~framepick.train.subset_answers.SubsetAnswers` (``ModelAnswers`` with the answer cache).
     ``encoder_spec`` (e.g. ``offline``) is stored in the checkpoint so that ``select`` with
     ``--encoder auto`` loads the encoder the policy was trained on. ``query_source``
     (:meth:`framepick.reasoned_queries.QueryReasoner.describe`) says the episodes' query rows are an
@@ -114,6 +125,7 @@ def train_policy(
             f"{method} is trained with supervision (objective bce); it cannot sample subsets for {config.objective}"
         )
     dim = int(train_episodes[0].frames.shape[1])
+    answers = subset_answers_for(answerer)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = {
@@ -121,7 +133,8 @@ def train_policy(
         "train_config": config.to_dict(),
         "policy_config": {"dim": dim, **(policy_config or {})},
         "encoder_id": encoder_id,
-        "answerer_id": answerer.id,
+        "answerer_id": answers.id,
+        **({"rewards_from": "model"} if answers.kind == "model" else {}),  # the offline table: as before
         "train_episodes": _fingerprint(train_episodes),
         "val_episodes": _fingerprint(val_episodes),
         **(query_source or {}),  # absent for the option rows: a run without a query model is as before
@@ -147,7 +160,7 @@ def train_policy(
             save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
             best.update(step=step)
             return
-        row = {"split": "val", "step": step, **evaluate(policy, val_episodes, config.eval_ks, answerer)}
+        row = {"split": "val", "step": step, **evaluate(policy, val_episodes, config.eval_ks, answers)}
         metrics.append(row)
         score = float(np.mean([row[f"hit@{k}"] for k in config.eval_ks]))
         if best["score"] is None or score > best["score"]:
@@ -156,18 +169,27 @@ def train_policy(
 
     if start_step == 0:
         validate(0)  # the untrained policy: the curve's first point, and a checkpoint from the start
-    step, train_seconds, interrupted, diverged = start_step, 0.0, False, False
+    step, train_seconds, interrupted, diverged, skipped = start_step, 0.0, False, False, 0
+    counts_before = answers.counts.copy()
+
+    def answer_stats() -> dict[str, Any] | None:
+        if answers.kind != "model":
+            return None
+        return {"answerer_id": answers.id, **answers.counts.since(counts_before), "skipped_steps": skipped}
     bar = tqdm(total=config.steps, initial=start_step, desc=f"train {method}", unit="step", disable=not progress)
     try:
         while step < config.steps:
             episode = train_episodes[_episode_index(step, len(train_episodes), config.seed)]
             started = time.perf_counter()
-            row = train_step(policy, optimizer, generator, episode, step, config, answerer)
+            row = train_step(policy, optimizer, generator, episode, step, config, answers)
             train_seconds += time.perf_counter() - started
             step += 1
             # Cumulative over this invocation's training time, like cleanrl's steps per second.
             row["updates_per_s"] = (step - start_step) / train_seconds if train_seconds > 0 else 0.0
             metrics.append({"split": "train", "step": step, "episode": episode.id, **row})
+            if "skipped" in row:
+                skipped += 1
+                logger.warning("step %d (%s): no update: %s", step, episode.id, row["skipped"])
             if not np.isfinite(row.get("approx_kl", 0.0)) and not diverged:
                 diverged = True
                 logger.warning("step %d: the GRPO ratio overflowed (approx KL %s): training has diverged", step, row["approx_kl"])
@@ -185,13 +207,23 @@ def train_policy(
         if not (out / "policy.json").is_file():
             save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
         write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training (interrupted)")
+    except FramepickError:
+        # The answerer is down (too many failed answers in a row) or cannot give what the reward
+        # needs: keep what was trained, so the same command resumes here.
+        _save_state(out, step, policy, optimizer, generator, best)
+        if not (out / "policy.json").is_file():
+            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
+        write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training (stopped)")
+        raise
     finally:
         bar.close()
         metrics.close()
+        if answer_stats() is not None:
+            write_json(out / RUN_FILE, {**run, "answer_stats": answer_stats()}, sort_keys=True)
     return TrainResult(
         out_dir=out, steps_done=step, interrupted=interrupted, best_step=int(best["step"]),
         best_score=best["score"], train_seconds=train_seconds, steps_this_run=step - start_step,
-        **_ratio_summary(metrics.rows),
+        answer_stats=answer_stats(), **_ratio_summary(metrics.rows),
     )
 
 
@@ -202,11 +234,13 @@ def train_step(
     episode: Episode,
     step: int,
     config: TrainConfig,
-    answerer: OptionSimilarityAnswerer,
-) -> dict[str, float]:
+    answerer: Answerer | SubsetAnswers,
+) -> dict[str, Any]:
     """One optimisation step on one episode; returns what the metrics log records for it.
 
-    ``bce`` trains any policy; ``grpo`` and ``reinforce`` need a :class:`SamplingPolicy`.
+    ``bce`` trains any policy; ``grpo`` and ``reinforce`` need a :class:`SamplingPolicy`. With an
+    MLLM's answers the row also counts the step's model calls, cached answers and failed calls; a
+    group with a failed answer takes no gradient step and its row says ``skipped`` (why).
     """
     obs = episode.observation()
     policy.train()
@@ -224,7 +258,14 @@ def train_step(
     with torch.no_grad():
         actions = policy.sample(obs, config.k, config.group_size, generator)
         old_log_prob, _ = policy.log_prob(obs, actions)
-    parts = [subset_reward(episode, a.tolist(), config, answerer) for a in actions]
+    answers = subset_answers_for(answerer)
+    before = answers.counts.copy()
+    try:
+        parts = group_rewards(episode, [a.tolist() for a in actions], config, answers)
+    except GroupNotAnswered as exc:
+        skipped = {"skipped": str(exc), **answers.counts.since(before)}
+        return skipped if temperature is None else {**skipped, "temperature": temperature}
+    costs = answers.counts.since(before) if answers.kind == "model" else {}
     rewards = torch.tensor([p["reward"] for p in parts], dtype=torch.float32)
     if config.objective == "grpo":
         advantages = group_advantages(rewards)
@@ -255,11 +296,14 @@ def train_step(
             row[f"{name}_mean"] = float(np.mean(values))
     if temperature is not None:
         row["temperature"] = temperature
+    row.update(costs)
     return row
 
 
 def _progress_text(row: dict[str, Any]) -> str:
     """The progress bar's summary of one step: reward (or loss), and the ratio diagnostics for GRPO."""
+    if "skipped" in row:
+        return "skipped (answers failed)"
     text = f"reward {row['reward_mean']:.3f}" if "reward_mean" in row else f"loss {row['loss']:.3f}"
     if "clip_fraction" in row:
         text += f", approx KL {row['approx_kl']:.2g}, clip fraction {row['clip_fraction']:.3f}"
@@ -284,19 +328,30 @@ def _nan_max(values: Sequence[float]) -> float:
 
 
 def evaluate(
-    policy: Policy, episodes: Sequence[Episode], ks: Sequence[int], answerer: OptionSimilarityAnswerer
+    policy: Policy, episodes: Sequence[Episode], ks: Sequence[int], answerer: Answerer | SubsetAnswers
 ) -> dict[str, float]:
-    """Mean hit@k, in-span fraction and accuracy of the policy's deterministic choices."""
+    """Mean hit@k, in-span fraction and accuracy of the policy's deterministic choices.
+
+    An episode's budgets are answered together; a failed answer leaves that accuracy out (counted
+    in ``answer_failures``, present only when some failed).
+    """
+    answers = subset_answers_for(answerer)
     policy.eval()
     totals: dict[str, list[float]] = {}
+    failures = 0
     with torch.no_grad():
         for episode in episodes:
             obs = episode.observation()
-            for k in ks:
-                chosen = policy.select(obs, k).tolist()
-                for name, value in selection_metrics(episode, chosen, answerer).items():
+            chosen = [policy.select(obs, k).tolist() for k in ks]
+            for k, positions, answer in zip(ks, chosen, answers.answer(episode, chosen)):
+                failed = isinstance(answer, FramepickError)
+                failures += failed
+                for name, value in selection_metrics(episode, positions, None if failed else answer).items():
                     totals.setdefault(f"{name}@{k}", []).append(value)
-    return {name: float(np.mean(values)) for name, values in totals.items()}
+    result = {name: float(np.mean(values)) for name, values in totals.items()}
+    if failures:
+        result["answer_failures"] = failures
+    return result
 
 
 def _apply(optimizer: torch.optim.Optimizer, policy: Policy, loss: torch.Tensor, grad_clip: float) -> None:
@@ -330,6 +385,7 @@ def _resume(
     mine = {**run, "train_config": {**run["train_config"], "steps": None}}
     if previous is not None:
         previous = {**previous, "train_config": {**previous.get("train_config", {}), "steps": None}}
+        previous.pop("answer_stats", None)  # what the last invocation's answers cost, not what it trained
     if previous != mine:
         raise InvalidArgumentError(
             f"{str(out)!r} holds a different training run (method, options or data differ); "
