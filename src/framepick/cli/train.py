@@ -21,6 +21,7 @@ from framepick.cli.common import (
     progress_from_args,
 )
 from framepick.cli.checks import check_input_file, check_outputs, seed_arg
+from framepick.cli.train_mllm import METHOD as MLLM_METHOD, add_mllm_args, run_mllm
 from framepick.errors import InvalidArgumentError
 
 class _Methods:
@@ -39,7 +40,7 @@ class _Methods:
     def _names() -> list[str]:
         from framepick.policies import policy_methods
 
-        return policy_methods()
+        return policy_methods() + [MLLM_METHOD]
 
 DESCRIPTION = """\
 Train a learned frame selector and write a checkpoint folder that
@@ -49,6 +50,7 @@ Train a learned frame selector and write a checkpoint folder that
   refocus   GRPO on ReFoCUS's autoregressive policy, margin reward, entropy bonus 0.002
   msjoe     REINFORCE (group-mean baseline) on MSJoE's U-Net sampler, difficulty-aware reward
   videoitg  BCE on per-frame evidence labels (VideoITG Variant C)
+  kframes-mllm  K-frames' clip predictor, a whole MLLM on TRL: --stage sft1|sft2|grpo --model hf:...
 
 Videos are decoded and embedded once (cached like `framepick eval`). With the default
 --answerer offline, answers come from its cached option-to-frame table, so a step never touches a
@@ -88,6 +90,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_grid_args(parser)
     add_cache_args(parser)
     add_device_args(parser)
+    add_mllm_args(parser)
     parser.set_defaults(run=run)
 
 
@@ -100,6 +103,8 @@ def run(args: argparse.Namespace) -> int:
     from framepick.train.episodes import build_episodes
     from framepick.train.loop import train_policy
 
+    if args.method == MLLM_METHOD:
+        return run_mllm(args)
     finish_grid_args(args)
     config = default_train_config(
         args.method, steps=args.steps, group_size=args.group_size, k=args.k, lr=args.lr,
