@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from framepick.errors import InvalidArgumentError
@@ -32,6 +31,10 @@ def add_mllm_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--model", metavar="hf:PATH_OR_ID", help="the MLLM to train (e.g. hf:Qwen/Qwen2.5-VL-3B-Instruct, or the previous stage's --out)")
     group.add_argument("--reward-answerer", metavar="SPEC", help="grpo: the frozen answerer of Eq. 2 (hf:..., openai:... with logprobs)")
     group.add_argument("--shown", type=int, default=64, metavar="N", help="frames the clip model sees (default 64, as at inference)")
+    try:  # framepick train's answerer group may have it already: then it is that flag, same meaning here
+        group.add_argument("--max-side", type=int, metavar="PX", help=f"frames decoded at most this side (default {DEFAULT_MAX_SIDE})")
+    except argparse.ArgumentError:
+        pass
     group.add_argument("--batch-size", type=int, default=1, help="sft: examples per device per step (default 1)")
     group.add_argument("--grad-accum", type=int, default=1, help="gradient accumulation steps (grpo: questions per step; default 1)")
     group.add_argument("--sft1-tasks", default="caption_to_scene,scene_to_caption,relevance", metavar="LIST",
@@ -84,8 +87,7 @@ def run_mllm(args: argparse.Namespace) -> int:
 
 def _train(args, settings, grpo, tasks, out: Path, cache_spec) -> int:
     from framepick import api
-    from framepick.answer import load_answerer
-    from framepick.cli.common import answerer_options_from_args
+    from framepick.answer import AnswererOptions, load_answerer
     from framepick.answer.cache import AnswerCache
     from framepick.cli.eval import load_samples
     from framepick.device import resolve_device, resolve_dtype
@@ -98,7 +100,10 @@ def _train(args, settings, grpo, tasks, out: Path, cache_spec) -> int:
     store = api.feature_cache(cache_spec)
     answerer = None
     if grpo is not None:  # load the judge before hours of decoding: a bad spec fails at once
-        options = replace(answerer_options_from_args(args), max_side=settings.max_side)
+        options = AnswererOptions(
+            device=args.device, dtype=args.dtype, prompt=getattr(args, "prompt", None), max_side=settings.max_side,
+            concurrency=getattr(args, "concurrency", None), api_key_env=getattr(args, "api_key_env", None),
+        )
         answerer = load_answerer(args.reward_answerer, options)
     device = resolve_device(args.device)
     policy = load_policy(args.model, resolve_dtype(args.dtype, device))
