@@ -263,3 +263,26 @@ def test_key_clips_go_onto_any_candidate_grid() -> None:
                 [{"start_seconds": 1, "end_seconds": 2, "priority": "P3"}], ["x"]):
         with pytest.raises(InvalidArgumentError, match="key clip 1"):
             key_clips_on(grid, bad)
+
+
+def test_eval_with_oracle_clips_samples_kframes_from_the_labels(segment_video, tmp_path, cache, capsys) -> None:
+    manifest = tmp_path / "labelled.jsonl"
+    labels = [{"start_seconds": 25.0, "end_seconds": 30.0, "priority": "P1", "score": 5.4, "reason": "the blue screen"}]
+    rows = [
+        {"id": "labelled", "video": str(segment_video), "question": "Which colour comes last?", "options": ["red", "blue"],
+         "answer": "B", "extra": {"key_clips": labels}},
+        {"id": "unlabelled", "video": str(segment_video), "question": "Which colour comes last?", "options": ["red", "blue"],
+         "answer": "B", "extra": {"peakclips_error": "the reply is not JSON"}},
+    ]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "run"
+    argv = ["eval", "--manifest", str(manifest), "--out", str(out), "--methods", "kframes", "-k", "4", "--encoder", "offline",
+            "--answerer", "offline", "--candidates", "32", "--cache-dir", str(cache), "--quiet", "--oracle-clips"]
+    assert main(argv) == 0, capsys.readouterr().err
+    records = {r["sample_id"]: r for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())}
+    assert records["labelled"]["clip_source"] == "labels" and records["unlabelled"]["clip_source"] == "similarity"
+    assert all(25.0 <= f["timestamp"] < 30.0 for f in records["labelled"]["frames"])  # k = 8 or less: focused sampling
+    assert [c["reason"] for c in records["labelled"]["clips"]] == ["the blue screen"]
+    assert json.loads((out / "config.json").read_text())["oracle_clips"] is True
+    # The same folder without --oracle-clips is another run: refused in one line.
+    assert main(argv[:-1]) == 2 and "oracle_clips" in capsys.readouterr().err

@@ -83,6 +83,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "msjoe reads (paper 004) instead of the option texts; records say which were used")
     parser.add_argument("--query-frames", type=int, default=8, metavar="N",
                         help="frames the --query-model previews, evenly spaced (default 8; 0: the question alone)")
+    parser.add_argument("--oracle-clips", action="store_true",
+                        help="kframes samples from each sample's labelled key clips (extra.key_clips, 'framepick data "
+                        "peakclips'): its sampling alone; records' clip_source says labels or similarity")
     add_answerer_args(parser)
     add_device_args(parser)
     add_grid_args(parser)
@@ -145,6 +148,7 @@ def run(args: argparse.Namespace) -> int:
         manifest=args.manifest,
         benchmark=args.benchmark,
         query_reasoner=reasoner,
+        oracle_clips=args.oracle_clips,
     )
     print(format_table(compute_metrics(read_records(summary.out_dir))))
     notes = [f"{summary.written} records written, {summary.already_done} already done, in {summary.seconds:.1f} s"]

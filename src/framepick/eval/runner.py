@@ -65,7 +65,7 @@ MAX_FAILED_ANSWERS_IN_A_ROW = 8
 """This many failed answers in a row (at least twice the answers in flight) stop the run: the
 server is down or refuses everything, and going on would only fail every remaining record."""
 
-IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed")
+IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed", "oracle_clips")
 """config.json fields that must match to resume into a run folder."""
 
 DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600.0, "30-60m"))
@@ -193,6 +193,7 @@ def run_eval(
     manifest: str | Path | None = None,
     benchmark: str | None = None,
     query_reasoner: QueryReasoner | None = None,
+    oracle_clips: bool = False,
 ) -> EvalSummary:
     """Evaluate ``methods`` x ``ks`` x ``queries`` on ``samples``; write or extend the run in ``out_dir``.
 
@@ -206,6 +207,9 @@ def run_eval(
     / ``benchmark`` name where the samples came from, for ``config.json`` and the resume check.
     ``query_reasoner`` (:class:`framepick.reasoned_queries.QueryReasoner`) writes the query rows of
     methods that read them (``msjoe``) instead of the option texts; records say which were used.
+    ``oracle_clips``: ``kframes`` samples from each sample's labelled key clips
+    (``extra["key_clips"]``, ``framepick data peakclips``), measuring its sampling alone; a sample
+    without them gets kframes' similarity clips, and its records' ``clip_source`` says which.
     """
     from framepick import __version__, api
     from framepick.answer import load_answerer
@@ -262,6 +266,8 @@ def run_eval(
     }
     if query_reasoner is not None:  # absent without one: a run without it is as before
         config["query_model"] = query_reasoner.describe()
+    if oracle_clips:  # absent otherwise, so earlier runs resume
+        config["oracle_clips"] = True
     created = not out.exists()
     try:
         _open_run_dir(out, config, force_new)
@@ -269,7 +275,7 @@ def run_eval(
             samples, out, method_specs=method_specs, k_values=k_values, modes=modes, grid=grid, store=store,
             answerer_obj=answerer_obj, selection_encoder=selection_encoder, extractors=extractors, config=config,
             seed=seed, allow_damaged=allow_damaged, progress=progress, started=started,
-            query_reasoner=query_reasoner,
+            query_reasoner=query_reasoner, oracle_clips=oracle_clips,
         )
     except BaseException:
         if created:
@@ -295,6 +301,7 @@ def _run(
     progress: bool,
     started: float,
     query_reasoner: QueryReasoner | None = None,
+    oracle_clips: bool = False,
 ) -> EvalSummary:
     """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
     from framepick import api, pipeline
@@ -414,10 +421,15 @@ def _run(
                         start = time.perf_counter()
                         option_embeddings = embedded.options(query) if rows is None else rows[1]
                         owed["encode"] += time.perf_counter() - start
+                    labelled = _labelled_clips(sample, prepared) if oracle_clips and selector.name == "kframes" else None
                     selection = api.select_prepared(
                         prepared, k, method=selector, encoder=selection_encoder, query=query,
                         query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
+                        clips=labelled or None,
                     )
+                    if labelled is not None:
+                        selection = replace(selection, params={**selection.params,
+                                                               "clip_source": "labels" if labelled else "similarity"})
                     if rows is not None and "options" in selector.needs:
                         said = rows[0].params(query_reasoner.model.id)
                         selection = replace(selection, params={**selection.params, **said})
@@ -529,7 +541,23 @@ def _record(
     if "query_source" in selection.params:  # msjoe with a query model: where its query rows came from
         record["query_source"] = selection.params["query_source"]
         record["query_fallback"] = selection.params["query_fallback"]
+    if "clip_source" in selection.params:  # kframes: the model's, the labelled (oracle) or similarity clips
+        record["clip_source"] = selection.params["clip_source"]
     return record
+
+
+def _labelled_clips(sample: Sample, prepared: PreparedVideo) -> tuple:
+    """The sample's PeakClips key clips on the prepared candidates; () when it has none (or they are malformed)."""
+    from framepick.data.peakclips import key_clips_on
+
+    labels = sample.extra.get("key_clips")
+    if not isinstance(labels, list) or not labels:
+        return ()
+    try:
+        return key_clips_on(prepared.candidates, labels)
+    except InvalidArgumentError as exc:
+        logger.warning("sample %s: its key_clips are unusable (%s); kframes' similarity clips used", sample.id, exc)
+        return ()
 
 
 def _near_duplicates(prepared: PreparedVideo, selection: Selection, encoder_id: str) -> int | None:
