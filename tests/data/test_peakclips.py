@@ -198,7 +198,7 @@ BAD = "(a question whose replies are bad)"
         (Behaviour(reply_for=scripted(lambda row, text: 5, caption=lambda i: "A grey screen with a bar.")), "not JSON", True),
         (Behaviour(reply_for=scripted(lambda row, text: 5, caption=lambda i: "")), "reply is empty", True),
         (Behaviour(reply_for=scripted(lambda row, text: 7 if BAD in text else 5)), "not a whole number 1-5", False),
-        (Behaviour(reply_for=scripted(lambda row, text: "I think scene 2." if BAD in text else 5)), "not JSON", False),
+        (Behaviour(reply_for=scripted(lambda row, text: "I think scene 2." if BAD in text else 5)), "the scores: the reply is not JSON", False),
         (Behaviour(reply_for=scripted(lambda row, text: "" if BAD in text else 5)), "reply is empty", False),
         (Behaviour(reply_for=scripted(lambda row, text: 5), reject_question=BAD), "too long", False),
     ],

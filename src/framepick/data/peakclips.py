@@ -237,7 +237,10 @@ class Labeller:
         text = score_prompt(sample, rows)
         starts = [int(prepared.indices[scene.start]) for scene in scenes]
         reply = self.ask(prepared.index.info.content_hash, starts, lambda: [TextPart(text)], text, self.score_tokens)
-        scores: dict[int, SceneScore] = parse_scores(reply, ids)
+        try:
+            scores: dict[int, SceneScore] = parse_scores(reply, ids)
+        except FramepickError as exc:
+            raise LabelError(f"the scores: {exc}") from None
         query = pipeline.embed_query(self.encoder, Query(text=sample.question.strip()))
         means = scene_mean_scores(pipeline.relevance(prepared.features[self.encoder.id], query), scenes)
         refined = refine_scores([scores[i].score for i in ids], means, self.sim_weight)
