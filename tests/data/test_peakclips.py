@@ -286,3 +286,18 @@ def test_eval_with_oracle_clips_samples_kframes_from_the_labels(segment_video, t
     assert json.loads((out / "config.json").read_text())["oracle_clips"] is True
     # The same folder without --oracle-clips is another run: refused in one line.
     assert main(argv[:-1]) == 2 and "oracle_clips" in capsys.readouterr().err
+
+
+def test_an_unreadable_video_is_a_counted_failure(segment_video, tmp_path, cache, capsys) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"not a video at all" * 100)
+    manifest = tmp_path / "in.jsonl"
+    rows = [{"id": "broken", "video": str(broken), "question": QUESTION},
+            {"id": "fine", "video": str(segment_video), "question": QUESTION}]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with FakeServer(Behaviour(reply_for=scripted(lambda row, text: 5))) as server:
+        assert _run(server, str(manifest), tmp_path / "out.jsonl", cache) == 0
+    captured = capsys.readouterr()
+    broken_row, fine_row = _rows(tmp_path / "out.jsonl")
+    assert broken_row["extra"]["peakclips_error"] and "key_clips" not in broken_row["extra"]
+    assert fine_row["extra"]["key_clips"] and "labelled 1 of 2" in captured.out and "sample broken failed" in captured.err
