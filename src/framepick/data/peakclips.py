@@ -30,8 +30,8 @@ at t s:`` line. Captions do not depend on the question, so other questions on th
 them from the cache; the score prompt carries the question, the gold answer and every caption.
 
 **Caching.** Every reply is kept in the answer cache (:mod:`framepick.answer.cache`) under the
-model's id and :data:`PROMPT_VERSION`, the video's content hash, the frames shown (source frame
-indices) and the prompt's text: a rerun asks the model nothing. Unusable replies are cached too
+model's id, :data:`PROMPT_VERSION` and the reply-length limit, the video's content hash, the
+frames shown (source frame indices) and the prompt's text: a rerun asks the model nothing. Unusable replies are cached too
 (the model said them; asking again gives the same greedy reply); failed requests are not.
 
 **Failures.** A sample whose video cannot be read, whose request fails, or whose reply cannot be
@@ -207,7 +207,8 @@ class Labeller:
 
         key = None
         if self._replies is not None and video_hash:
-            key = answer_key(f"{self.model.id}:{PROMPT_VERSION}", video_hash, indices, text, [])
+            # The reply-length limit is part of the key: a longer limit must not reuse a cut-off reply.
+            key = answer_key(f"{self.model.id}:{PROMPT_VERSION}:max_tokens={max_tokens}", video_hash, indices, text, [])
             hit = self._replies.get(key)
             if hit is not None:
                 self.calls.count(cached=True)
