@@ -90,6 +90,38 @@ def test_a_subsets_reward_is_the_pure_reward_of_the_servers_probabilities(card_v
         assert all(max(frame.shape[:2]) <= 64 for frame in answers.memo._frames.values())
 
 
+def test_a_groups_subsets_are_in_flight_together_on_a_server(card_video) -> None:
+    import time
+
+    behaviour = Behaviour(reply="B", letter_probs=dict(PROBS), delay=0.4)
+    episode = model_episode(card_video)
+    with FakeServer(behaviour) as server:
+        answers = ModelAnswers(openai_answerer(server, concurrency=4), None, memo_mb=0)
+        start = time.perf_counter()
+        results = answers.answer(episode, [[0, 1], [2, 3], [4, 5], [6, 7]])
+        seconds = time.perf_counter() - start
+    assert all(r.probs is not None for r in results) and chat_requests(behaviour) == 4
+    assert seconds < 3 * 0.4, f"4 answers of 0.4 s each took {seconds:.2f} s: not in flight together"
+    assert answers.memo.bytes == 0 and answers.memo.decoded == 8  # --frame-memory-mb 0: nothing kept
+
+
+def test_the_frame_memo_keeps_what_its_budget_allows(card_video) -> None:
+    from framepick.train.frame_memo import FrameMemo
+
+    episode = model_episode(card_video)
+    memo = FrameMemo(max_side=32, budget_mb=1)
+    first = memo.frames(episode.candidates.take(np.arange(4)), episode.video_index)
+    assert sorted(first) == episode.candidates.indices[:4].tolist() and memo.decoded == 4
+    assert all(max(frame.shape[:2]) == 32 for frame in first.values())
+    again = memo.frames(episode.candidates.take(np.arange(2, 6)), episode.video_index)
+    assert memo.decoded == 6  # two were kept, two decoded
+    assert all(np.array_equal(again[i], first[i]) for i in episode.candidates.indices[2:4].tolist())
+    tight = FrameMemo(max_side=32, budget_mb=0)
+    tight.frames(episode.candidates.take(np.arange(4)), episode.video_index)
+    tight.frames(episode.candidates.take(np.arange(4)), episode.video_index)
+    assert tight.decoded == 8 and tight.bytes == 0
+
+
 def test_the_difficulty_reward_asks_uniform_frames_in_the_same_batch(card_video, tmp_path) -> None:
     behaviour = Behaviour(reply="A", letter_probs={"A": 0.5, "B": 0.3, "C": 0.2})
     episode = model_episode(card_video)
@@ -233,6 +265,9 @@ def test_training_with_a_server_moves_the_policy_and_a_rerun_asks_nothing(card_m
         start = initial_weights(method, tmp_path / "a")
         trained = torch.load(tmp_path / "a" / "state.pt", weights_only=False)["policy"]
         assert any(not torch.equal(start[name], trained[name]) for name in start)
+
+        # The same command again resumes the finished run (answer_stats is not part of what it compares).
+        assert main(args) == 0 and "3/3 steps" in capsys.readouterr().out
 
         # The same run again (another folder): every subset is in the answer cache.
         assert main(train_cli(method, card_manifest, tmp_path / "b", cache, spec, "--steps", "3", "--group-size", "4",

@@ -126,6 +126,7 @@ def train_policy(
         )
     dim = int(train_episodes[0].frames.shape[1])
     answers = subset_answers_for(answerer)
+    counts_before = answers.counts.copy()  # what this invocation asks, its validations included
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     run = {
@@ -170,7 +171,6 @@ def train_policy(
     if start_step == 0:
         validate(0)  # the untrained policy: the curve's first point, and a checkpoint from the start
     step, train_seconds, interrupted, diverged, skipped = start_step, 0.0, False, False, 0
-    counts_before = answers.counts.copy()
 
     def answer_stats() -> dict[str, Any] | None:
         if answers.kind != "model":
