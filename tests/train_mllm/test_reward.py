@@ -79,3 +79,31 @@ def test_an_answerer_without_probabilities_is_an_error():
     reward = ClipReward(RecordingAnswerer(None, source="parsed"), {0: sample_frames()}, k=2)
     with pytest.raises(AnswererError, match="no option probabilities"):
         reward.reward("<time>frames 0-1, P1,</time>", 0)
+
+
+def test_with_the_tiny_hf_model_as_answerer_the_reward_is_eq2_of_its_probabilities(tmp_path):
+    """The reward read from a real answerer on real decoded frames, checked against asking it directly."""
+    pytest.importorskip("torch")
+    from answer.tiny_mllm import build_tiny_mllm
+    from videogen import write_video
+
+    from framepick.answer import AnswererOptions, load_answerer
+    from framepick.answer.cache import AnswerCache
+    from framepick.encode.cache import FeatureCache
+    from framepick.rewards import log_ratio_reward
+    from framepick.train_mllm.video_frames import decode_sample
+
+    model = build_tiny_mllm(tmp_path / "tiny", "qwen2_vl")
+    video = write_video(tmp_path / "v.mp4", [(2, (255, 0, 0)), (2, (0, 255, 0)), (2, (0, 0, 255))])
+    sample = Sample(id="v", video=str(video), question="Which colour is second?", options=("red", "green", "blue"), answer="B")
+    store = FeatureCache(tmp_path / "cache")
+    frames = decode_sample(sample, candidates=12, shown=6, max_side=56, all_candidates=True, cache=store)
+    answerer = load_answerer(f"hf:{model}", AnswererOptions(device="cpu"))
+    cache = AnswerCache(store)
+    reward = ClipReward(answerer, {0: frames}, k=3, tau=0.7, cache=cache)
+    value = reward.reward("<time>frames 2-3, P1,</time><reason>green</reason>", 0)
+    positions = reward.positions("<time>frames 2-3, P1,</time>", frames)
+    direct = answerer.answer(frames.frames[positions], frames.timestamps[positions], sample.question, sample.options)
+    assert value == pytest.approx(log_ratio_reward(direct.option_probs, 1, 0.7), abs=1e-9)
+    assert -1 < value < 1 and cache.misses == 1
+    assert reward.reward("<time>frames 2-3, P1,</time><reason>again</reason>", 0) == value and cache.hits == 1

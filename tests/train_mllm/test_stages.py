@@ -38,7 +38,11 @@ def workspace(tmp_path_factory):
         {"id": "a", "video": str(red_green), "question": "What colour comes second?", "options": ["red", "green", "blue"],
          "answer": "B", "spans": [[2.0, 4.0]],
          "extra": {"key_clips": [{"start_seconds": 2.0, "end_seconds": 3.9, "priority": "P1", "score": 5.0, "reason": "green"}],
-                   "scene_captions": [{"start_seconds": 0.0, "end_seconds": 2.0, "caption": "A red screen."}]}},
+                   "peakclips": {"scenes": [
+                       {"scene_id": 1, "start_seconds": 0.0, "end_seconds": 2.0, "caption": "A red screen.", "llm_score": 1,
+                        "reason": "Red comes first."},
+                       {"scene_id": 2, "start_seconds": 2.0, "end_seconds": 4.0, "caption": "A green screen.", "llm_score": 5,
+                        "reason": "Green is second."}]}}},
         {"id": "b", "video": str(bar), "question": "Is there a moving bar?", "options": ["yes", "no"], "answer": "A",
          "extra": {"key_clips": [{"start_seconds": 3.0, "end_seconds": 6.0, "priority": "P1", "score": 5.0, "reason": "bar"}]}},
     ]
@@ -84,8 +88,8 @@ def test_sft1_trains_the_grounding_tasks_and_writes_a_loadable_model(workspace, 
                               "--out", str(out), "--steps", "2", "--lr", "1e-3")
     assert code == 0, err
     record = check_trained(model, out, "sft1")
-    # a: one caption (both caption tasks), its key clip, its span and a P5 segment; b: its key clip.
-    assert record["per_task"] == {"caption_to_scene": 1, "scene_to_caption": 1, "relevance": 4}
+    # a: two captioned scenes (both caption tasks), their two scores, its span and a P5 clip; b: its key clip.
+    assert record["per_task"] == {"caption_to_scene": 2, "scene_to_caption": 2, "relevance": 5}
     assert "kframes-mllm sft1: 2 steps" in stdout and "loss" in stdout
 
 
@@ -121,8 +125,8 @@ def teach_format(model: Path, manifest: Path, out: Path, steps: int = 80) -> Non
     collate = DataCollatorForVisionLanguageModeling(policy.processor, completion_only_loss=True)
     optimizer = torch.optim.Adam(policy.model.parameters(), lr=3e-3)
     policy.model.train()
+    batch = collate(rows)  # the same batch every step: collated once
     for _ in range(steps):
-        batch = collate([{**row, "images": list(row["images"])} for row in rows])
         loss = policy.model(**batch).loss
         optimizer.zero_grad()
         loss.backward()
@@ -180,3 +184,10 @@ def test_without_trl_the_command_says_what_to_install(workspace, capsys, monkeyp
         "framepick: error: framepick train kframes-mllm needs TRL, which is not installed (trl missing): "
         "pip install 'framepick[train-mllm]' (trl>=1.16,<1.17)"
     )
+
+
+def test_an_unknown_sft1_task_is_refused_before_any_work(workspace, capsys):
+    root, model, manifest = workspace
+    code, _, err = train(capsys, "--stage", "sft1", "--model", f"hf:{model}", "--manifest", str(manifest),
+                         "--out", str(root / "never"), "--sft1-tasks", "relevance,captions")
+    assert code == 2 and "--sft1-tasks must list some of" in err and not (root / "never").exists()

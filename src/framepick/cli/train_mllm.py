@@ -70,6 +70,10 @@ def run_mllm(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out(out)
     tasks = tuple(t.strip() for t in args.sft1_tasks.split(",") if t.strip())
+    from framepick.train_mllm.sft_data import SFT1_TASKS
+
+    if not tasks or any(t not in SFT1_TASKS for t in tasks):
+        raise InvalidArgumentError(f"--sft1-tasks must list some of {', '.join(SFT1_TASKS)}, got {args.sft1_tasks!r}")
     settings = RunSettings(
         steps=100 if args.steps is None else args.steps, lr=DEFAULT_LR[args.stage] if args.lr is None else args.lr,
         batch_size=args.batch_size, grad_accum=args.grad_accum, seed=args.seed, candidates=args.candidates or 256,

@@ -13,15 +13,18 @@ sample's PeakClips key clips (``extra.key_clips``, seconds) over the shown frame
 Stage 1 (``sft1``), what framepick's data can supervise (the paper builds all three from PeakClips'
 captions and relevance scores):
 
-- ``relevance`` (Fig. 13), from what is known about a clip's relevance: each key clip (its P1/P2 tag
-  and reason), each evidence span (``spans``, P1, reason "The segment shows the evidence the question
-  asks about."), and, only where evidence spans exist (needle data: everything outside the needle
-  is unrelated haystack by construction), one clip as long (in shown frames) as the first span's,
-  centred in the longest run of shown frames outside every span and key clip, tagged P5 "The
-  segment is irrelevant to the question.". P3/P4 are never written: nothing in the data says a segment is context only.
-- ``caption_to_scene`` (Fig. 11) and ``scene_to_caption`` (Fig. 12), from scene captions when a row
-  has them (``extra.scene_captions``: ``[{"start_seconds", "end_seconds", "caption"}]``, as PeakClips'
-  scene captioning makes); rows without captions give neither task.
+- ``caption_to_scene`` (Fig. 11) and ``scene_to_caption`` (Fig. 12), from the scene captions that
+  ``framepick data peakclips`` keeps (``extra.peakclips.scenes[*].caption``, seconds); rows without
+  them give neither task.
+- ``relevance`` (Fig. 13), from what is known about a clip's relevance: with PeakClips scenes, every
+  scene, tagged from the MLLM's 1-5 score (5 -> P1 ... 1 -> P5: Fig. 13's scale read against Fig. 8's
+  scores; ``llm_score``, the score its reason explains, not the similarity-refined one) with its
+  reason; without them, each key clip (``extra.key_clips``: its P1/P2 tag and reason). Each evidence
+  span (``spans``) adds P1 with the reason "The segment shows the evidence the question asks about.",
+  and, only where evidence spans exist (needle data: everything outside the needle is unrelated
+  haystack by construction), one clip as long (in shown frames) as the first span's, centred in the
+  longest run of shown frames outside every span and key clip, tagged P5 "The segment is
+  irrelevant to the question.".
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from framepick.train_mllm.targets import (
     clip_line,
     clips_on_shown,
     read_key_clips,
-    read_scene_captions,
+    read_scenes,
+    relevance_tag,
     render_reply,
     shown_span,
 )
@@ -161,18 +165,28 @@ def sft1_examples(frames: SampleFrames, tasks: Sequence[str] = SFT1_TASKS) -> li
         raise InvalidArgumentError(f"unknown SFT1 task(s) {', '.join(unknown)}; choose from {', '.join(SFT1_TASKS)}")
     sample, times = frames.sample, frames.shown_times
     rows: list[dict[str, Any]] = []
-    scenes = read_scene_captions(sample.extra)
-    for start, end, caption in scenes:
-        first, last = shown_span(start, end, times)
+    scenes = read_scenes(sample.extra)
+    for scene in scenes:
+        if scene.caption is None:
+            continue
+        first, last = shown_span(scene.start_seconds, scene.end_seconds, times)
         if "caption_to_scene" in tasks:
-            rows.append(example(frames, CAPTION_TO_SCENE.format(description=caption), clip_line(first, last), "caption_to_scene"))
+            prompt = CAPTION_TO_SCENE.format(description=scene.caption)
+            rows.append(example(frames, prompt, clip_line(first, last), "caption_to_scene"))
         if "scene_to_caption" in tasks:
-            rows.append(example(frames, SCENE_TO_CAPTION.format(start_idx=first, end_idx=last), caption, "scene_to_caption"))
+            prompt = SCENE_TO_CAPTION.format(start_idx=first, end_idx=last)
+            rows.append(example(frames, prompt, scene.caption, "scene_to_caption"))
     if "relevance" in tasks:
         question = query_text(sample)
         key_clips = read_key_clips(sample.extra)
-        for clip in clips_on_shown(key_clips, times):
-            rows.append(_relevance_row(frames, question, clip.start, clip.end, clip.priority, clip.reason))
+        scored = [scene for scene in scenes if scene.llm_score is not None]
+        if scored:  # every scene's own score and reason (the key clips come from these)
+            for scene in scored:
+                first, last = shown_span(scene.start_seconds, scene.end_seconds, times)
+                rows.append(_relevance_row(frames, question, first, last, relevance_tag(scene.llm_score), scene.reason))
+        else:
+            for clip in clips_on_shown(key_clips, times):
+                rows.append(_relevance_row(frames, question, clip.start, clip.end, clip.priority, clip.reason))
         for start, end in sample.spans:
             first, last = shown_span(start, end, times)
             rows.append(_relevance_row(frames, question, first, last, "P1", EVIDENCE_REASON))
@@ -195,7 +209,7 @@ def build_examples(frames_list: Sequence[SampleFrames], stage: str, tasks: Seque
             built.skipped.append((frames.sample.id, str(error)))
             continue
         if not rows:
-            why = "no key clips (extra.key_clips)" if stage == "sft2" else "no key clips, evidence spans or scene captions"
+            why = "no key clips (extra.key_clips)" if stage == "sft2" else "no PeakClips scenes, key clips or evidence spans"
             built.skipped.append((frames.sample.id, why))
         for row in rows:
             built.per_task[row["task"]] = built.per_task.get(row["task"], 0) + 1

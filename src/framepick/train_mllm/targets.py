@@ -86,24 +86,47 @@ def read_key_clips(extra: Mapping[str, Any]) -> tuple[KeyClip, ...]:
     return tuple(sorted(clips, key=lambda c: (c.start_seconds, c.end_seconds)))
 
 
-def read_scene_captions(extra: Mapping[str, Any]) -> tuple[tuple[float, float, str], ...]:
-    """``extra["scene_captions"]``: ``[{"start_seconds", "end_seconds", "caption"}, ...]`` (absent: ``()``)."""
-    raw = extra.get("scene_captions")
+@dataclass(frozen=True)
+class LabelledScene:
+    """One scene of ``framepick data peakclips`` (``extra.peakclips.scenes``): its caption and relevance."""
+
+    start_seconds: float
+    end_seconds: float
+    caption: str | None
+    llm_score: int | None
+    """The MLLM's 1-5 relevance of the scene to the question (Fig. 8), before the similarity refinement."""
+    reason: str = ""
+
+
+def read_scenes(extra: Mapping[str, Any]) -> tuple[LabelledScene, ...]:
+    """``extra["peakclips"]["scenes"]`` in time order (absent: ``()``); an error naming a bad scene."""
+    peakclips = extra.get("peakclips")
+    raw = peakclips.get("scenes") if isinstance(peakclips, Mapping) else None
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise InvalidArgumentError(f"extra.scene_captions must be a list, got {type(raw).__name__}")
+        raise InvalidArgumentError(f"extra.peakclips.scenes must be a list, got {type(raw).__name__}")
     scenes = []
     for number, entry in enumerate(raw, start=1):
         if not isinstance(entry, Mapping):
-            raise InvalidArgumentError(f"scene caption {number} must be an object")
-        start = _number(entry.get("start_seconds"), f"scene caption {number} start_seconds")
-        end = _number(entry.get("end_seconds"), f"scene caption {number} end_seconds")
+            raise InvalidArgumentError(f"peakclips scene {number} must be an object")
+        start = _number(entry.get("start_seconds"), f"peakclips scene {number} start_seconds")
+        end = _number(entry.get("end_seconds"), f"peakclips scene {number} end_seconds")
+        if end < start:
+            raise InvalidArgumentError(f"peakclips scene {number} [{start}, {end}] is not a span of seconds")
         caption = entry.get("caption")
-        if end < start or not isinstance(caption, str) or not caption.strip():
-            raise InvalidArgumentError(f"scene caption {number} needs start <= end and a non-empty caption")
-        scenes.append((start, end, " ".join(caption.split())))
-    return tuple(sorted(scenes))
+        caption = " ".join(caption.split()) if isinstance(caption, str) and caption.strip() else None
+        score = entry.get("llm_score")
+        if score is not None and (isinstance(score, bool) or score not in (1, 2, 3, 4, 5)):
+            raise InvalidArgumentError(f"peakclips scene {number}: llm_score must be 1-5, got {score!r}")
+        reason = entry.get("reason") if isinstance(entry.get("reason"), str) else ""
+        scenes.append(LabelledScene(start, end, caption, None if score is None else int(score), " ".join(reason.split())))
+    return tuple(sorted(scenes, key=lambda scene: (scene.start_seconds, scene.end_seconds)))
+
+
+def relevance_tag(llm_score: int) -> str:
+    """Fig. 13's tag for a 1-5 relevance score: 5 -> P1 (directly answers) ... 1 -> P5 (irrelevant)."""
+    return f"P{6 - int(llm_score)}"
 
 
 def shown_span(start_seconds: float, end_seconds: float, shown_times: Sequence[float]) -> tuple[int, int]:
