@@ -215,8 +215,12 @@ def test_bad_replies_are_counted_and_the_run_goes_on(segment_video, tmp_path, be
     assert "sample s0 failed" in captured.err
     if captions_broken:  # every sample's captions are unusable
         assert "scene 1's caption" in good["extra"]["peakclips_error"] and "2 failed" in captured.out
-    else:
+        assert "peakclips" not in bad["extra"] and "peakclips" not in good["extra"]
+    else:  # only the scores failed: the captions are kept
         assert good["extra"]["key_clips"] and "labelled 1 of 2" in captured.out and "1 failed" in captured.out
+        assert bad["extra"]["peakclips_error"].startswith("the scores: ")
+        kept = [{k: s[k] for k in ("scene_id", "start_seconds", "end_seconds", "caption")} for s in good["extra"]["peakclips"]["scenes"]]
+        assert bad["extra"]["peakclips"]["scenes"] == kept
 
 
 def test_a_fenced_reply_is_accepted(segment_video, tmp_path, cache) -> None:

@@ -34,9 +34,14 @@ model's id, :data:`PROMPT_VERSION` and the reply-length limit, the video's conte
 frames shown (source frame indices) and the prompt's text: a rerun asks the model nothing. Unusable replies are cached too
 (the model said them; asking again gives the same greedy reply); failed requests are not.
 
+**What is written.** Every sample, with ``extra["key_clips"]`` (the P1/P2 scenes, what SFT2 of
+``framepick train kframes-mllm`` reads) and ``extra["peakclips"]`` (the model, the encoder, and
+every scene's times, caption, scores and reason: what its SFT1 grounding tasks read).
+
 **Failures.** A sample whose video cannot be read, whose request fails, or whose reply cannot be
 read is written unchanged but with ``extra["peakclips_error"]`` (and no ``key_clips``), counted in
-the report; the run goes on.
+the report; the run goes on. When only the scores failed, ``extra["peakclips"]["scenes"]`` still
+carries every scene's times and caption (no scores).
 """
 
 from __future__ import annotations
@@ -77,8 +82,14 @@ CLIPS_KEY = "key_clips"
 DETAILS_KEY = "peakclips"
 
 
+
 class LabelError(FramepickError):
     """Why one sample got no labels (a failed request, an unreadable reply, an unusable video)."""
+
+    def __init__(self, message: str, captions: Sequence[tuple[float, float, str]] = ()) -> None:
+        super().__init__(message)
+        self.captions = tuple(captions)
+        """(start, end seconds, caption) of every scene when only the scores failed: still written."""
 
 
 @dataclass(frozen=True)
@@ -237,11 +248,14 @@ class Labeller:
         rows = [(i, start, end, caption) for i, (start, end), caption in zip(ids, seconds, captions)]
         text = score_prompt(sample, rows)
         starts = [int(prepared.indices[scene.start]) for scene in scenes]
-        reply = self.ask(prepared.index.info.content_hash, starts, lambda: [TextPart(text)], text, self.score_tokens)
+        try:
+            reply = self.ask(prepared.index.info.content_hash, starts, lambda: [TextPart(text)], text, self.score_tokens)
+        except FramepickError as exc:  # the request failed: the captions are still worth keeping
+            raise LabelError(f"the scores: {exc}", [(start, end, caption) for _, start, end, caption in rows]) from None
         try:
             scores: dict[int, SceneScore] = parse_scores(reply, ids)
         except FramepickError as exc:
-            raise LabelError(f"the scores: {exc}") from None
+            raise LabelError(f"the scores: {exc}", [(start, end, caption) for _, start, end, caption in rows]) from None
         query = pipeline.embed_query(self.encoder, Query(text=sample.question.strip()))
         means = scene_mean_scores(pipeline.relevance(prepared.features[self.encoder.id], query), scenes)
         refined = refine_scores([scores[i].score for i in ids], means, self.sim_weight)
@@ -288,13 +302,21 @@ class Labeller:
             return [future.result() for future in futures]  # the first scene's error, in scene order
 
 
-def labelled_row(sample: Sample, labels: list[SceneLabel] | None, error: str | None, details: dict[str, Any]) -> Sample:
-    """``sample`` with its labels (or its error) in ``extra``; labels of an earlier run are replaced."""
+def labelled_row(
+    sample: Sample, labels: list[SceneLabel] | None, error: str | None, details: dict[str, Any],
+    captions: Sequence[tuple[float, float, str]] = (),
+) -> Sample:
+    """``sample`` with its labels (or its error, and the captions made before it) in ``extra``;
+    labels of an earlier run are replaced."""
     from dataclasses import replace
 
     extra = {k: v for k, v in sample.extra.items() if k not in (CLIPS_KEY, DETAILS_KEY, ERROR_KEY)}
     if labels is None:
         extra[ERROR_KEY] = error
+        if captions:  # only the scores failed: the scenes' captions, without scores
+            extra[DETAILS_KEY] = {**details, "scenes": [
+                {"scene_id": i, "start_seconds": round(start, 6), "end_seconds": round(end, 6), "caption": caption}
+                for i, (start, end, caption) in enumerate(captions, 1)]}
     else:
         extra[CLIPS_KEY] = key_clips(labels)
         extra[DETAILS_KEY] = {**details, "scenes": [label.to_dict() for label in labels]}
@@ -379,7 +401,7 @@ def label_manifest(
             report.errors.append((sample.id, reason))
             if on_error is not None:
                 on_error(sample.id, reason)
-            rows.append(labelled_row(sample, None, reason, details))
+            rows.append(labelled_row(sample, None, reason, details, getattr(exc, "captions", ())))
             continue
         report.labelled += 1
         report.scenes += len(labels)
