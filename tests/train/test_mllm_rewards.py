@@ -10,23 +10,27 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from openai_fake import Behaviour, FakeServer
+from synthetic import answerer as offline_answerer
+from synthetic import make_episodes
+from videogen import BLUE, GREY, RED
 
 from framepick.answer import AnswererOptions, load_answerer
 from framepick.answer.cache import AnswerCache
 from framepick.cli.main import main
 from framepick.encode.cache import FeatureCache
-from framepick.rewards import accuracy_reward, log_ratio_reward, margin_reward, temporal_reward
+from framepick.rewards import (
+    accuracy_reward,
+    log_ratio_reward,
+    margin_reward,
+    temporal_reward,
+)
 from framepick.train.config import default_train_config
 from framepick.train.episode_rewards import GroupNotAnswered, group_rewards
 from framepick.train.episodes import Episode
 from framepick.train.loop import train_policy
 from framepick.train.subset_answers import ModelAnswers, TableAnswers
 from framepick.types import Sample
-
-from openai_fake import Behaviour, FakeServer
-from synthetic import answerer as offline_answerer
-from synthetic import make_episodes
-from videogen import BLUE, GREY, RED
 
 QUESTION = "What colour is the card shown?"
 OPTIONS = ("blue", "red", "green")
@@ -288,7 +292,7 @@ def test_a_failing_server_is_counted_then_stops_the_run_in_one_line(card_manifes
     printed = capsys.readouterr().out
     assert "1 failed, 1 step(s) skipped" in printed
     rows = [json.loads(line) for line in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
-    first = [r for r in rows if r["split"] == "train"][0]
+    first = next(r for r in rows if r["split"] == "train")
     assert "skipped" in first and first["answer_failures"] == 1 and "reward_mean" not in first
 
     # Every answer fails: after 8 in a row, one line and exit 2; the state is saved.

@@ -20,7 +20,12 @@ from typing import Sequence
 import numpy as np
 
 from framepick.errors import FramepickError, InvalidArgumentError
-from framepick.rewards import accuracy_reward, log_ratio_reward, margin_reward, temporal_reward
+from framepick.rewards import (
+    accuracy_reward,
+    log_ratio_reward,
+    margin_reward,
+    temporal_reward,
+)
 from framepick.spacing import evenly_spaced
 from framepick.train.config import TrainConfig
 from framepick.train.episodes import Episode

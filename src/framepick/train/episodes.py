@@ -34,10 +34,10 @@ if TYPE_CHECKING:
     from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
     from framepick.policies.base import Observation
-    from framepick.types import Candidates
-    from framepick.video.probe import VideoIndex
     from framepick.reasoned_queries import QueryReasoner
+    from framepick.types import Candidates
     from framepick.video.candidates import GridSpec
+    from framepick.video.probe import VideoIndex
 
 logger = logging.getLogger(__name__)
 

@@ -44,9 +44,12 @@ from framepick.policies.base import Policy, SamplingPolicy
 from framepick.policies.checkpoint import save_policy
 from framepick.train.config import TrainConfig
 from framepick.train.curve import write_curve
-from framepick.train.episode_rewards import GroupNotAnswered, group_rewards, selection_metrics
+from framepick.train.episode_rewards import (
+    GroupNotAnswered,
+    group_rewards,
+    selection_metrics,
+)
 from framepick.train.episodes import Episode
-from framepick.train.subset_answers import SubsetAnswers, subset_answers_for
 from framepick.train.grpo import (
     clipped_surrogate_loss,
     group_advantages,
@@ -54,6 +57,7 @@ from framepick.train.grpo import (
     reinforce_loss,
     weighted_bce_loss,
 )
+from framepick.train.subset_answers import SubsetAnswers, subset_answers_for
 
 if TYPE_CHECKING:
     from framepick.answer.base import Answerer
