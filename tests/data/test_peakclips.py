@@ -9,11 +9,11 @@ import re
 
 import numpy as np
 import pytest
+from openai_fake import Behaviour, FakeServer
 
 from framepick.cli.main import main
 from framepick.data.peakclips import normalized_similarity, priority_of, refine_scores
 from framepick.data.peakclips_replies import ReplyError, parse_caption, parse_scores
-from openai_fake import Behaviour, FakeServer
 
 QUESTION = "What colour fills the screen after the grey part?"
 
@@ -224,7 +224,7 @@ def test_bad_replies_are_counted_and_the_run_goes_on(segment_video, tmp_path, be
 
 
 def test_a_fenced_reply_is_accepted(segment_video, tmp_path, cache) -> None:
-    fence = lambda i: "```json\n" + json.dumps({"scenes": [{"id": i, "description": f"fenced {i}"}]}) + "\n```"  # noqa: E731
+    fence = lambda i: "```json\n" + json.dumps({"scenes": [{"id": i, "description": f"fenced {i}"}]}) + "\n```"
     manifest = _manifest(tmp_path, segment_video, ["Which scene is red? (fenced)"])
     with FakeServer(Behaviour(reply_for=scripted(lambda row, text: 5, caption=fence))) as server:
         assert _run(server, manifest, tmp_path / "out.jsonl", tmp_path / "fenced-cache") == 0

@@ -20,7 +20,7 @@ from framepick.answer.prompt import ImagePart
 from framepick.cli.main import main
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "answer"))  # tiny_mllm.py lives beside the answerer tests
-from tiny_mllm import build_tiny_mllm, missing_family  # noqa: E402
+from tiny_mllm import build_tiny_mllm, missing_family
 
 pytestmark = pytest.mark.skipif(bool(missing_family("qwen2_vl")), reason=str(missing_family("qwen2_vl")))
 
@@ -100,7 +100,7 @@ def test_the_real_model_sees_each_scene_and_well_formed_replies_make_clips(tiny,
     from framepick.video.candidates import GridSpec
 
     samples = read_manifest(_manifest(tmp_path, segment_video)).samples[:1]
-    common = dict(encoder="offline", grid=GridSpec(count=16), cache=tmp_path / "cache", caption_frames=2)
+    common = {"encoder": "offline", "grid": GridSpec(count=16), "cache": tmp_path / "cache", "caption_frames": 2}
     report = label_manifest(samples, tmp_path / "out.jsonl", WellFormed(False), **common)
     row = _rows(tmp_path / "out.jsonl")[0]
     scenes = row["extra"]["peakclips"]["scenes"]

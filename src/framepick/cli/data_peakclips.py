@@ -64,9 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from framepick.data.peakclips import label_manifest
     from framepick.answer.base import AnswererOptions
     from framepick.data.manifest import read_manifest
+    from framepick.data.peakclips import label_manifest
 
     finish_grid_args(args)
     apply_device_args(args)

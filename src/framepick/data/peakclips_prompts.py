@@ -24,7 +24,7 @@ left"); a sample without one says ``not given``. The scorer sees text only, no f
 from __future__ import annotations
 
 import json
-from typing import Sequence
+from collections.abc import Sequence
 
 from framepick.types import Sample, option_letter
 
