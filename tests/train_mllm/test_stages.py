@@ -63,7 +63,8 @@ def changed(before: dict, after: dict) -> int:
 
 def train(capsys, *args: str) -> tuple[int, str, str]:
     code = main(["train", "kframes-mllm", *args, "--candidates", str(CANDIDATES), "--shown", str(SHOWN),
-                 "--max-side", str(SIDE), "--device", "cpu", "--no-cache", "--quiet"])
+                 "--max-side", str(SIDE), "--device", "cpu", "--no-cache", "--quiet",
+                 "--no-gradient-checkpointing"])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

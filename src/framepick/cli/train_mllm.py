@@ -44,7 +44,8 @@ def add_mllm_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--max-completion-tokens", type=int, default=256, help="grpo: reply budget (default 256)")
     group.add_argument("--temperature", type=float, default=1.0, help="grpo: sampling temperature of the rollouts (default 1.0)")
     group.add_argument("--beta", type=float, default=0.0, help="grpo: KL weight to the reference model (default 0: Eq. 4 has none)")
-    group.add_argument("--gradient-checkpointing", action="store_true", help="trade compute for memory (large models)")
+    group.add_argument("--no-gradient-checkpointing", dest="gradient_checkpointing", action="store_false",
+                       help="keep activations instead of recomputing them (faster; small models or large GPUs)")
 
 
 def run_mllm(args: argparse.Namespace) -> int:
@@ -77,7 +78,8 @@ def run_mllm(args: argparse.Namespace) -> int:
     settings = RunSettings(
         steps=100 if args.steps is None else args.steps, lr=DEFAULT_LR[args.stage] if args.lr is None else args.lr,
         batch_size=args.batch_size, grad_accum=args.grad_accum, seed=args.seed, candidates=args.candidates or 256,
-        shown=args.shown, max_side=DEFAULT_MAX_SIDE if args.max_side is None else args.max_side, gradient_checkpointing=args.gradient_checkpointing,
+        shown=args.shown, max_side=DEFAULT_MAX_SIDE if args.max_side is None else args.max_side,
+        gradient_checkpointing=args.gradient_checkpointing,
         progress=progress_from_args(args),
     )
     grpo = GrpoSettings(

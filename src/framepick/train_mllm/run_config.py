@@ -38,7 +38,8 @@ class RunSettings:
     candidates: int = 256
     shown: int = 64
     max_side: int = 336
-    gradient_checkpointing: bool = False
+    gradient_checkpointing: bool = True
+    """Recompute activations in the backward pass (TRL's default: a 7B model's frames need it)."""
     progress: bool = False
 
     def __post_init__(self) -> None:

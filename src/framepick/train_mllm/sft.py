@@ -52,7 +52,7 @@ def trainer_args(config_class: Any, settings: RunSettings, folder: StagingFolder
         use_cpu=str(device).startswith("cpu"),
         disable_tqdm=not settings.progress,
         dataloader_num_workers=0,
-        **({"gradient_checkpointing": True} if settings.gradient_checkpointing else {}),
+        gradient_checkpointing=settings.gradient_checkpointing,
         **fields,
     )
 
