@@ -91,3 +91,66 @@ def test_cli_select_with_a_clip_model(segment_video, cache, capsys) -> None:
     assert result["params"]["clip_source"] == "mllm"
     code = main(["select", str(segment_video), "-q", "Q?", "--method", "aks", "--clip-model", "openai:m@http://127.0.0.1:9/v1"])
     assert code == 2 and "goes with --method kframes" in capsys.readouterr().err
+
+
+@pytest.fixture()
+def two_questions(segment_video, tmp_path):
+    rows = [
+        {"id": f"s{i}", "video": str(segment_video), "question": question, "options": ["red", "blue"],
+         "answer": "A", "spans": [list(RED)]}
+        for i, question in enumerate(["(eval) When is the screen red?", "(eval) Which colour follows the grey?"])
+    ]
+    path = tmp_path / "manifest.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return path
+
+
+def _eval(manifest, out, cache, *extra):
+    return main(["eval", "--manifest", str(manifest), "--out", str(out), "--methods", "kframes,uniform", "-k", "4,6",
+                 "--candidates", "32", "--encoder", "offline", "--cache-dir", str(cache), "--quiet", *extra])
+
+
+def test_eval_with_a_clip_model_asks_once_per_question_and_records_the_source(two_questions, cache, tmp_path, capsys) -> None:
+    with FakeServer(Behaviour(reply="<time>frames 5-7, P1,</time><reason>red</reason>")) as server:
+        flags = ["--clip-model", f"openai:tiny@{server.url}", "--clip-frames", "16"]
+        assert _eval(two_questions, tmp_path / "run", cache, *flags) == 0
+        err = capsys.readouterr().err
+        asked = len(server.behaviour.requests)
+        # The same run again with another budget: the kframes records of k=8 come from the reply cache.
+        assert _eval(two_questions, tmp_path / "run", cache, *flags, "-k", "8") == 0
+        capsys.readouterr()
+        again = len(server.behaviour.requests)
+    assert asked == 2 and again == 2, (asked, again)  # one request per question, not per method or k
+    assert "clip model: 2 of 2 question(s) given its clips" in err
+    records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    kframes = [r for r in records if r["method"] == "kframes"]
+    assert len(kframes) == 6 and all(r["clip_source"] == "mllm" for r in kframes)
+    for record in (r for r in kframes if r["k"] <= 6):  # the clip holds 6 candidates; k = 8 spills over
+        seconds = [frame["timestamp"] for frame in record["frames"]]
+        assert all(RED[0] - 1.0 <= t <= RED[1] + 1.0 for t in seconds), seconds
+    assert all("clip_source" not in r for r in records if r["method"] == "uniform")
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["clip_model"]["clip_frames"] == 16
+
+    # Another clip model (or none) cannot resume this folder: its kframes records would mix.
+    assert _eval(two_questions, tmp_path / "run", cache) == 2
+    assert "another clip_model" in capsys.readouterr().err
+
+
+def test_eval_with_a_clip_model_that_writes_garbage_falls_back_and_says_so(two_questions, cache, tmp_path, capsys) -> None:
+    with FakeServer(Behaviour(reply="no idea")) as server:
+        # 12 frames shown: the well-formed replies cached by the test above (16 shown) are not asked.
+        assert _eval(two_questions, tmp_path / "run", cache, "--clip-model", f"openai:tiny@{server.url}",
+                     "--clip-frames", "12") == 0
+    assert "0 of 2 question(s) given its clips, 2 fell back" in capsys.readouterr().err
+    records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
+    kframes = [r for r in records if r["method"] == "kframes"]
+    assert kframes and all(r["clip_source"] == "similarity" for r in kframes)
+    assert all("no usable clips" in r["clip_fallback"] for r in kframes), [r["clip_fallback"] for r in kframes]
+
+
+def test_eval_clip_model_and_oracle_clips_do_not_go_together(two_questions, tmp_path, capsys) -> None:
+    code = main(["eval", "--manifest", str(two_questions), "--out", str(tmp_path / "run"), "--oracle-clips",
+                 "--clip-model", "openai:m@http://127.0.0.1:9/v1", "--quiet"])
+    assert code == 2 and "choose one" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
@@ -42,6 +42,9 @@ from framepick.api import feature_cache, select_prepared
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.select.clips_io import parse_clips_text
 from framepick.types import Clip, Query, Selection
+
+if TYPE_CHECKING:
+    from framepick.pipeline import PreparedVideo
 
 INSTRUCTION = (
     "You are a Video Analyst. Given a video and a question, you need to segment the video into scenes and "
@@ -67,6 +70,13 @@ class ClipPrediction:
     """Why the model's clips were not used; None when they were."""
     reply: str | None = None
     cached: bool = False
+    shown: int = 0
+    """How many frames the model was shown."""
+
+    def params(self, model_id: str) -> dict[str, Any]:
+        """What a selection's ``params`` say about its clips."""
+        return {"clip_model": model_id, "clip_source": self.source, "clip_fallback": self.fallback,
+                "clip_frames_shown": self.shown, "clip_reply_cached": self.cached}
 
 
 def shown_positions(num_candidates: int, shown: int) -> np.ndarray:
@@ -153,6 +163,70 @@ def predict_clips(
     return ClipPrediction(clips_on_candidates(clips, shown, num_candidates), "mllm", reply=reply, cached=cached is not None)
 
 
+class ClipPredictor:
+    """An MLLM clip predictor over prepared videos: shows it the frames, asks, parses, falls back.
+
+    ``select --clip-model`` and ``eval --clip-model`` both use one; it counts the questions asked
+    and the fallbacks, for the run's closing line.
+    """
+
+    def __init__(self, model: ChatModel, *, shown: int = DEFAULT_SHOWN, cache: AnswerCache | None = None) -> None:
+        if not isinstance(model, ChatModel):
+            raise InvalidArgumentError(
+                f"--clip-model must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', model)!r}"
+            )
+        if isinstance(shown, bool) or not isinstance(shown, int) or shown < 1:
+            raise InvalidArgumentError(f"--clip-frames must be an integer >= 1, got {shown!r}")
+        self.model = model
+        self.shown = shown
+        self.cache = cache
+        self.asked = 0
+        self.fallbacks = 0
+
+    @classmethod
+    def load(cls, spec: str | ChatModel, options: AnswererOptions | None = None, *, shown: int = DEFAULT_SHOWN,
+             cache: bool | str | Path | None = True) -> "ClipPredictor":
+        """From an answerer spec (``hf:...``, ``openai:...``) or a built model; ``cache`` as in ``select``."""
+        from framepick.answer import load_answerer
+
+        model = load_answerer(spec, options) if isinstance(spec, str) else spec
+        store = feature_cache(cache)
+        return cls(model, shown=shown, cache=None if store is None else AnswerCache(store))
+
+    def describe(self) -> dict[str, Any]:
+        """What a run records about the clip predictor it used."""
+        return {"clip_model": self.model.id, "clip_prompt": PROMPT_VERSION, "clip_frames": self.shown}
+
+    def predict(self, prepared: PreparedVideo, question: str) -> tuple[ClipPrediction, float, float]:
+        """(the clips or the fallback and its reason, decode seconds, model seconds)."""
+        from framepick.video.decode import VideoDecoder
+
+        self.asked += 1
+        positions = shown_positions(prepared.num_candidates, self.shown)
+        start = time.perf_counter()
+        try:
+            with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
+                decoded = decoder.get_frames(prepared.candidates.take(positions))
+        except FramepickError as exc:  # the video went away or broke since it was prepared
+            decoded = None
+            predicted: ClipPrediction | str = f"the frames for the clip model could not be decoded ({exc})"
+        decode_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        kept = np.zeros(0, dtype=np.int64)
+        if decoded is not None:
+            kept = np.searchsorted(prepared.indices, decoded.indices)  # frames that failed drop out
+            predicted = predict_clips(
+                self.model, decoded.frames, kept, prepared.num_candidates, question, cache=self.cache,
+                video_hash=prepared.index.info.content_hash, shown_indices=decoded.indices,
+            )
+        model_seconds = time.perf_counter() - start
+        if isinstance(predicted, str):
+            # Without the model's clips the selector makes its own from the scenes and the query similarity.
+            self.fallbacks += 1
+            predicted = ClipPrediction((), "similarity", fallback=predicted)
+        return replace(predicted, shown=int(len(kept))), decode_seconds, model_seconds
+
+
 def select_with_clip_model(
     video: str | Path,
     question: str,
@@ -179,48 +253,25 @@ def select_with_clip_model(
     carry each clip's reason as the model wrote it.
     """
     from framepick import pipeline
-    from framepick.answer import load_answerer
     from framepick.encode import load_encoder, resolve_auto
     from framepick.select.kframes import KFramesSelector
     from framepick.video.candidates import GridSpec
-    from framepick.video.decode import VideoDecoder
 
     if not isinstance(question, str) or not question.strip():
         raise InvalidArgumentError("K-frames' clip model needs a non-empty question")
-    model = load_answerer(clip_model, options) if isinstance(clip_model, str) else clip_model
-    if not isinstance(model, ChatModel):
-        raise InvalidArgumentError(
-            f"--clip-model must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', clip_model)!r}"
-        )
+    predictor = ClipPredictor.load(clip_model, options, shown=shown, cache=cache)
     selector = KFramesSelector(**dict(method_params or {}))
-    store = feature_cache(cache)
     encoder_obj = load_encoder(resolve_auto(need_text=True) if encoder == "auto" else encoder)
     grid = GridSpec(count=None if fps is not None else candidates, fps=fps, max_candidates=max_candidates,
                     keyframes_only=keyframes_only)
-    prepared = pipeline.prepare_video(video, grid, [encoder_obj], scenes=True, cache=store,
+    prepared = pipeline.prepare_video(video, grid, [encoder_obj], scenes=True, cache=feature_cache(cache),
                                       allow_damaged=allow_damaged, progress=progress)
-    positions = shown_positions(prepared.num_candidates, shown)
-    start = time.perf_counter()
-    with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
-        decoded = decoder.get_frames(prepared.candidates.take(positions))
-    kept = np.searchsorted(prepared.indices, decoded.indices)  # frames that failed drop out
-    decode_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    predicted = predict_clips(
-        model, decoded.frames, kept, prepared.num_candidates, question,
-        cache=None if store is None else AnswerCache(store), video_hash=prepared.index.info.content_hash,
-        shown_indices=decoded.indices,
-    )
-    model_seconds = time.perf_counter() - start
-    # Without the model's clips the selector makes its own from the scenes and the query similarity.
-    prediction = ClipPrediction((), "similarity", fallback=predicted) if isinstance(predicted, str) else predicted
+    prediction, decode_seconds, model_seconds = predictor.predict(prepared, question)
     selection = select_prepared(
         prepared, k, method=selector, encoder=encoder_obj, query=Query(text=question.strip()),
         clips=prediction.clips or None,
     )
-    params = {**selection.params, "clip_model": model.id, "clip_source": prediction.source,
-              "clip_fallback": prediction.fallback, "clip_frames_shown": int(len(kept)),
-              "clip_reply_cached": prediction.cached}
+    params = {**selection.params, **prediction.params(predictor.model.id)}
     timings = {**prepared.timings, **selection.timings}
     timings["decode"] = timings.get("decode", 0.0) + decode_seconds
     timings["clip_model"] = model_seconds

@@ -86,6 +86,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--oracle-clips", action="store_true",
                         help="kframes samples from each sample's labelled key clips (extra.key_clips, 'framepick data "
                         "peakclips'): its sampling alone; records' clip_source says labels or similarity")
+    parser.add_argument("--clip-model", metavar="SPEC", help="an MLLM (hf:..., openai:...) names kframes' key clips "
+                        "(paper 000, Fig. 14), once per question; records' clip_source says mllm or similarity")
+    parser.add_argument("--clip-frames", type=int, default=64, metavar="N",
+                        help="frames the --clip-model is shown, evenly spaced over the candidates (default 64; "
+                        "the paper shows 256)")
     add_answerer_args(parser)
     add_device_args(parser)
     add_grid_args(parser)
@@ -129,6 +134,14 @@ def run(args: argparse.Namespace) -> int:
 
         reasoner = QueryReasoner.load(args.query_model, answerer_options_from_args(args), preview=args.query_frames,
                                       cache=cache_from_args(args))
+    predictor = None
+    if args.clip_model:
+        if args.oracle_clips:
+            raise InvalidArgumentError("--clip-model and --oracle-clips both give kframes its clips; choose one")
+        from framepick.clip_model import ClipPredictor
+
+        predictor = ClipPredictor.load(args.clip_model, answerer_options_from_args(args), shown=args.clip_frames,
+                                       cache=cache_from_args(args))
     if ray_options is not None:
         _embed_on_ray(args, samples, answerer, modes, grid, ray_options)
     summary = run_eval(
@@ -149,6 +162,7 @@ def run(args: argparse.Namespace) -> int:
         benchmark=args.benchmark,
         query_reasoner=reasoner,
         oracle_clips=args.oracle_clips,
+        clip_predictor=predictor,
     )
     print(format_table(compute_metrics(read_records(summary.out_dir))))
     notes = [f"{summary.written} records written, {summary.already_done} already done, in {summary.seconds:.1f} s"]
@@ -161,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
     if reasoner is not None and reasoner.asked:
         notes.append(f"query model: {reasoner.asked - reasoner.fallbacks} of {reasoner.asked} question(s) reasoned, "
                      f"{reasoner.fallbacks} fell back to the option texts")
+    if predictor is not None and predictor.asked:
+        notes.append(f"clip model: {predictor.asked - predictor.fallbacks} of {predictor.asked} question(s) given "
+                     f"its clips, {predictor.fallbacks} fell back to similarity clips")
     if summary.failed:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)

@@ -43,6 +43,7 @@ from framepick.answer.base import Answerer, EmbeddingAnswerer
 from framepick.answer.cache import AnswerCache
 from framepick.errors import AnswererError, FramepickError, InvalidArgumentError
 from framepick.eval import records as rec
+from framepick.eval.aids import SelectionAids
 from framepick.eval.answering import Answered, AnswerWindow, answer_selection
 from framepick.eval.queries import QUERY_CHOICES, QueryEmbeddings, parse_query_modes, query_used
 from framepick.reasoned_queries import warn_if_other_source
@@ -53,6 +54,7 @@ if TYPE_CHECKING:
     from framepick.encode.base import Encoder
     from framepick.encode.cache import FeatureCache
     from framepick.pipeline import PreparedVideo
+    from framepick.clip_model import ClipPredictor
     from framepick.reasoned_queries import QueryReasoner
     from framepick.select.base import Selector
     from framepick.video.candidates import GridSpec
@@ -65,7 +67,11 @@ MAX_FAILED_ANSWERS_IN_A_ROW = 8
 """This many failed answers in a row (at least twice the answers in flight) stop the run: the
 server is down or refuses everything, and going on would only fail every remaining record."""
 
-IDENTITY_KEYS = ("manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed", "oracle_clips")
+IDENTITY_KEYS = (
+    "manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed", "oracle_clips", "clip_model", "query_model",
+)
+"""What a resumed run must share with the folder: records made otherwise would not be comparable
+(a kframes record with another clip model, an msjoe one with other query rows)."""
 """config.json fields that must match to resume into a run folder."""
 
 DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600.0, "30-60m"))
@@ -194,6 +200,7 @@ def run_eval(
     benchmark: str | None = None,
     query_reasoner: QueryReasoner | None = None,
     oracle_clips: bool = False,
+    clip_predictor: ClipPredictor | None = None,
 ) -> EvalSummary:
     """Evaluate ``methods`` x ``ks`` x ``queries`` on ``samples``; write or extend the run in ``out_dir``.
 
@@ -210,6 +217,8 @@ def run_eval(
     ``oracle_clips``: ``kframes`` samples from each sample's labelled key clips
     (``extra["key_clips"]``, ``framepick data peakclips``), measuring its sampling alone; a sample
     without them gets kframes' similarity clips, and its records' ``clip_source`` says which.
+    ``clip_predictor`` (:class:`framepick.clip_model.ClipPredictor`) gives ``kframes`` an MLLM's key
+    clips, asked once per sample and query; records say where each selection's clips came from.
     """
     from framepick import __version__, api
     from framepick.answer import load_answerer
@@ -264,10 +273,9 @@ def run_eval(
         "samples": len(samples),
         "framepick_version": __version__,
     }
-    if query_reasoner is not None:  # absent without one: a run without it is as before
-        config["query_model"] = query_reasoner.describe()
-    if oracle_clips:  # absent otherwise, so earlier runs resume
-        config["oracle_clips"] = True
+    aids = SelectionAids(selection_encoder, QueryEmbeddings(selection_encoder), query_reasoner=query_reasoner,
+                         clip_predictor=clip_predictor, oracle_clips=oracle_clips)
+    config.update(aids.describe())  # absent without aids, so earlier runs resume
     created = not out.exists()
     try:
         _open_run_dir(out, config, force_new)
@@ -275,7 +283,7 @@ def run_eval(
             samples, out, method_specs=method_specs, k_values=k_values, modes=modes, grid=grid, store=store,
             answerer_obj=answerer_obj, selection_encoder=selection_encoder, extractors=extractors, config=config,
             seed=seed, allow_damaged=allow_damaged, progress=progress, started=started,
-            query_reasoner=query_reasoner, oracle_clips=oracle_clips,
+            aids=aids,
         )
     except BaseException:
         if created:
@@ -300,8 +308,7 @@ def _run(
     allow_damaged: bool,
     progress: bool,
     started: float,
-    query_reasoner: QueryReasoner | None = None,
-    oracle_clips: bool = False,
+    aids: SelectionAids,
 ) -> EvalSummary:
     """The loop of :func:`run_eval` once every argument is checked and the run folder is open."""
     from framepick import api, pipeline
@@ -333,10 +340,10 @@ def _run(
 
     bar = tqdm(total=sum(len(todo) for _, _, todo in work), desc="eval", unit="rec", disable=not progress)
     prepared_videos = _PreparedCache()
-    embedded = QueryEmbeddings(selection_encoder)
+    embedded = aids.embedded
     selectors: dict[str, Selector] = {spec.label: spec.build() for spec in method_specs}  # once per run
     for selector in selectors.values():
-        warn_if_other_source(selector, "options" if query_reasoner is None else "reasoned")
+        warn_if_other_source(selector, "options" if aids.query_reasoner is None else "reasoned")
     owed = dict.fromkeys(rec.TIMING_KEYS, 0.0)  # time spent for the next record to carry
     failed_ids: set[str] = set()
     # An MLLM's answers are cached (a rerun asks nothing twice); the offline matcher's cost less
@@ -408,31 +415,19 @@ def _run(
                     timelines_out.append(_timeline_row(sample, mode, prepared, relevance))
                     timelines_done.add((sample.id, mode))
 
-                rows = None  # the reasoned query rows of this sample, asked once for all its methods
+                aids.start(sample, prepared, query)
                 for spec, k in todo:
-                    option_embeddings = None
                     selector = selectors[spec.label]
-                    if "options" in selector.needs and query_reasoner is not None and query.text and rows is None:
-                        rows = query_reasoner.rows(query.text, query.options, prepared)
-                        if rows.fallback:
-                            logger.warning("sample %s: %s; option-derived queries used", sample.id, rows.fallback)
-                        rows = (rows, query_reasoner.embed(selection_encoder, rows, query.text, query.options))
-                    if "options" in selector.needs:
-                        start = time.perf_counter()
-                        option_embeddings = embedded.options(query) if rows is None else rows[1]
-                        owed["encode"] += time.perf_counter() - start
-                    labelled = _labelled_clips(sample, prepared) if oracle_clips and selector.name == "kframes" else None
+                    aid = aids.for_selector(selector)
+                    for key, seconds in aid.seconds.items():
+                        owed[key] += seconds
                     selection = api.select_prepared(
                         prepared, k, method=selector, encoder=selection_encoder, query=query,
-                        query_embedding=query_embedding, option_embeddings=option_embeddings, seed=seed,
-                        clips=labelled or None,
+                        query_embedding=query_embedding, option_embeddings=aid.option_embeddings, seed=seed,
+                        clips=aid.clips,
                     )
-                    if labelled is not None:
-                        selection = replace(selection, params={**selection.params,
-                                                               "clip_source": "labels" if labelled else "similarity"})
-                    if rows is not None and "options" in selector.needs:
-                        said = rows[0].params(query_reasoner.model.id)
-                        selection = replace(selection, params={**selection.params, **said})
+                    if aid.params:
+                        selection = replace(selection, params={**selection.params, **aid.params})
                     owed["select"] += selection.timings.get("select", 0.0)
                     window.submit(
                         functools.partial(answer_selection, answerer_obj, prepared, selection, sample, answer_cache),
@@ -543,21 +538,9 @@ def _record(
         record["query_fallback"] = selection.params["query_fallback"]
     if "clip_source" in selection.params:  # kframes: the model's, the labelled (oracle) or similarity clips
         record["clip_source"] = selection.params["clip_source"]
+        if "clip_fallback" in selection.params:  # with a clip model: why its clips were not used
+            record["clip_fallback"] = selection.params["clip_fallback"]
     return record
-
-
-def _labelled_clips(sample: Sample, prepared: PreparedVideo) -> tuple:
-    """The sample's PeakClips key clips on the prepared candidates; () when it has none (or they are malformed)."""
-    from framepick.data.peakclips import key_clips_on
-
-    labels = sample.extra.get("key_clips")
-    if not isinstance(labels, list) or not labels:
-        return ()
-    try:
-        return key_clips_on(prepared.candidates, labels)
-    except InvalidArgumentError as exc:
-        logger.warning("sample %s: its key_clips are unusable (%s); kframes' similarity clips used", sample.id, exc)
-        return ()
 
 
 def _near_duplicates(prepared: PreparedVideo, selection: Selection, encoder_id: str) -> int | None:
