@@ -136,5 +136,6 @@ def _train(args, settings, grpo, tasks, out: Path, cache_spec) -> int:
         first = result.skipped[0]
         print(f"framepick: warning: {len(result.skipped)} sample(s) skipped (first: {first[0]}: {first[1]})", file=sys.stderr)
     loss = "" if not result.losses else f", loss {result.losses[0]:.4g} -> {result.losses[-1]:.4g}"
-    print(f"{METHOD} {args.stage}: {result.steps} steps on {what}{loss}{tail}, {result.seconds:.1f} s; model {out}")
+    steps = f"{result.steps} step{'' if result.steps == 1 else 's'}"
+    print(f"{METHOD} {args.stage}: {steps} on {what}{loss}{tail}, {result.seconds:.1f} s; model {out}")
     return 0
