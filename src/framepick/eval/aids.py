@@ -6,7 +6,10 @@ Some methods read more than the query and the candidates:
   (``eval --query-model``, :class:`framepick.reasoned_queries.QueryReasoner`);
 - ``kframes`` reads key clips: its own similarity clips offline, an MLLM clip predictor's
   (``eval --clip-model``, :class:`framepick.clip_model.ClipPredictor`), or the sample's PeakClips
-  labels (``eval --oracle-clips``, ``extra.key_clips``), which measure its sampling alone.
+  labels (``eval --oracle-clips``, ``extra.key_clips``), which measure its sampling alone;
+- ``videoitg`` with ``instruction=auto`` spreads frames by the question's instruction type: the
+  type an LLM gave the sample (``extra.instruction_type``, ``framepick data vidthinker --llm``)
+  where the manifest has one, else the keyword rules (:func:`framepick.policies.instruction.classify_instruction`).
 
 :class:`SelectionAids` asks each of these once per sample and query mode (every method and budget
 of that sample shares the answer) and says in the selection's ``params`` where the rows or clips
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -43,6 +46,8 @@ class Aid:
     option_embeddings: np.ndarray | None = None
     clips: tuple[Clip, ...] | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    selector: Selector | None = None
+    """The selector to use instead of the run's, for this sample (a labelled instruction type)."""
     seconds: dict[str, float] = field(default_factory=dict)
     """Time spent for this aid, by record timing key (``encode``, ``decode``, ``select``)."""
 
@@ -95,7 +100,18 @@ class SelectionAids:
             self._option_rows(aid)
         if selector.name == "kframes":
             self._key_clips(aid)
+        if selector.name == "videoitg" and getattr(selector, "instruction", None) == "auto":
+            self._instruction(selector, aid)
         return aid
+
+    def _instruction(self, selector: Selector, aid: Aid) -> None:
+        from framepick.policies.instruction import INSTRUCTION_TYPES
+
+        labelled = self._sample.extra.get("instruction_type")
+        if not self._query.text or labelled not in INSTRUCTION_TYPES:
+            return  # the keyword rules, as without labels (a picture query is semantic)
+        aid.selector = replace(selector, instruction=labelled)  # the checkpoint is read once per process
+        aid.params["instruction_source"] = "labels"
 
     def _option_rows(self, aid: Aid) -> None:
         query = self._query

@@ -422,7 +422,7 @@ def _run(
                     for key, seconds in aid.seconds.items():
                         owed[key] += seconds
                     selection = api.select_prepared(
-                        prepared, k, method=selector, encoder=selection_encoder, query=query,
+                        prepared, k, method=aid.selector or selector, encoder=selection_encoder, query=query,
                         query_embedding=query_embedding, option_embeddings=aid.option_embeddings, seed=seed,
                         clips=aid.clips,
                     )
@@ -540,6 +540,9 @@ def _record(
         record["clip_source"] = selection.params["clip_source"]
         if "clip_fallback" in selection.params:  # with a clip model: why its clips were not used
             record["clip_fallback"] = selection.params["clip_fallback"]
+    if "instruction_source" in selection.params:  # videoitg spread by the sample's labelled instruction type
+        record["instruction_source"] = selection.params["instruction_source"]
+        record["instruction"] = selection.params.get("instruction")
     return record
 
 
