@@ -107,3 +107,21 @@ def test_with_the_tiny_hf_model_as_answerer_the_reward_is_eq2_of_its_probabiliti
     assert value == pytest.approx(log_ratio_reward(direct.option_probs, 1, 0.7), abs=1e-9)
     assert -1 < value < 1 and cache.misses == 1
     assert reward.reward("<time>frames 2-3, P1,</time><reason>again</reason>", 0) == value and cache.hits == 1
+
+
+def test_an_openai_compatible_server_as_reward_answerer():
+    """``--reward-answerer openai:MODEL@URL``: Eq. 2 from the server's logprobs; without them, an error."""
+    from openai_fake import Behaviour, FakeServer
+
+    from framepick.answer import AnswererOptions, load_answerer
+
+    with FakeServer(Behaviour(letter_probs={"B": 0.6, "A": 0.3, "C": 0.1})) as server:
+        answerer = load_answerer(f"openai:tiny@{server.url}", AnswererOptions(concurrency=1))
+        reward = ClipReward(answerer, {0: sample_frames()}, k=2, tau=2.0)
+        value = reward.reward("<time>frames 0-1, P1,</time>", 0)
+        assert value == pytest.approx(math.tanh(math.log(0.6 / 0.2) / 2.0), abs=1e-9)
+        assert len(server.behaviour.requests) == 1 and server.behaviour.requests[0]["logprobs"]
+    with FakeServer(Behaviour(logprobs="ignore", reply="The answer is C.")) as server:
+        answerer = load_answerer(f"openai:tiny@{server.url}", AnswererOptions(concurrency=1))
+        with pytest.raises(AnswererError, match="no option probabilities"):
+            ClipReward(answerer, {0: sample_frames()}, k=2).reward("<time>frames 0-1, P1,</time>", 0)
