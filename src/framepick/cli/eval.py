@@ -15,6 +15,7 @@ from framepick.cli.common import (
     cache_from_args,
     finish_grid_args,
     grid_from_args,
+    json_object_arg,
     progress_from_args,
 )
 from framepick.cli.checks import (
@@ -66,6 +67,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="LIST",
         help="comma-separated methods, NAME or NAME=CHECKPOINT_DIR (default uniform,topk,aks,bolt,kframes,mmr,topk+dedup)",
     )
+    parser.add_argument(
+        "--method-params",
+        metavar="JSON",
+        help='methods\' parameters as a JSON object keyed by the method as written in --methods, e.g. '
+        '\'{"bolt": {"power": 2.5}}\'; part of the run\'s identity (a resumed run gives the same)',
+    )
     parser.add_argument("-k", default="8,32", metavar="LIST", help="comma-separated frame budgets (default 8,32)")
     parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto)")
     parser.add_argument(
@@ -112,7 +119,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidArgumentError("--ray embeds into the feature cache for the run to read; it does not go with --no-cache")
     ray_options = ray_options_from_args(args) if args.ray is not None else None
     apply_device_args(args)
-    methods = parse_method_specs(args.methods)  # argument errors before anything loads
+    # argument errors before anything loads
+    methods = parse_method_specs(args.methods, json_object_arg(args.method_params, "--method-params"))
     ks = parse_ks(args.k)
     modes = parse_query_modes(args.query)
     grid = grid_from_args(args)

@@ -35,7 +35,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -69,6 +69,7 @@ server is down or refuses everything, and going on would only fail every remaini
 
 IDENTITY_KEYS = (
     "manifest", "benchmark", "answerer_id", "encoder_id", "grid", "seed", "oracle_clips", "clip_model", "query_model",
+    "method_params",
 )
 """What a resumed run must share with the folder: records made otherwise would not be comparable
 (a kframes record with another clip model, an msjoe one with other query rows)."""
@@ -78,24 +79,36 @@ DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600
 """Upper bounds (seconds, exclusive) of the buckets given to samples that bring none; longer: '60m+'."""
 
 
-def parse_method_specs(text: str | Sequence[str]) -> tuple[MethodSpec, ...]:
+def parse_method_specs(text: str | Sequence[str], params: Mapping[str, Any] | None = None) -> tuple[MethodSpec, ...]:
     """'uniform,topk,tspo=runs/ck' -> MethodSpecs (:func:`framepick.select.parse_method_spec` each);
-    each selector is built once to check it exists."""
+    each selector is built once to check it exists. ``params`` (``eval --method-params``) maps a
+    method's label as written (``bolt``, ``tspo=runs/ck``) to its parameters; a label that names
+    none of the methods, or parameters that are not an object, are a one-line error."""
     from framepick.api import check_has_checkpoint
 
     items = text.split(",") if isinstance(text, str) else list(text)
+    params = dict(params or {})
     specs: list[MethodSpec] = []
     for item in items:
         item = item.strip()
         if not item:
             continue
         spec = parse_method_spec(item, flag="--methods entry")
+        if spec.label in params:
+            own = params[spec.label]
+            if not isinstance(own, Mapping):
+                raise InvalidArgumentError(f"--method-params {spec.label!r} must be a JSON object, got {type(own).__name__}")
+            spec = replace(spec, method_params=dict(own))
         # Unknown names and parameters, and a learned method without its checkpoint, fail here in one line.
         check_has_checkpoint(spec.build())
         if spec.label not in {s.label for s in specs}:
             specs.append(spec)
     if not specs:
         raise InvalidArgumentError("--methods is empty; give e.g. uniform,topk,aks,bolt,kframes")
+    unknown = [label for label in params if label not in {s.label for s in specs}]
+    if unknown:
+        raise InvalidArgumentError(f"--method-params names {unknown[0]!r}, which is not one of --methods "
+                                   f"({', '.join(s.label for s in specs)})")
     return tuple(specs)
 
 
@@ -276,6 +289,9 @@ def run_eval(
     aids = SelectionAids(selection_encoder, QueryEmbeddings(selection_encoder), query_reasoner=query_reasoner,
                          clip_predictor=clip_predictor, oracle_clips=oracle_clips)
     config.update(aids.describe())  # absent without aids, so earlier runs resume
+    method_params = {m.label: dict(m.method_params) for m in method_specs if m.method_params}
+    if method_params:  # absent without, so earlier runs resume; a resumed run must give the same
+        config["method_params"] = method_params
     created = not out.exists()
     try:
         _open_run_dir(out, config, force_new)
