@@ -90,3 +90,17 @@ def test_bad_labels_skip_the_sample_and_say_why():
         sft1_examples(good, tasks=("captions",))
     assert relevance_tag(5) == "P1" and relevance_tag(1) == "P5"
     assert read_scenes({"peakclips": {}}) == ()
+
+
+def test_grpo_prompts_are_the_inference_prompt_and_open_questions_are_skipped():
+    from framepick.train_mllm.grpo import grpo_rows
+
+    mcq = frames_of({})
+    open_question = SampleFrames(
+        sample=Sample(id="open", video="v.mp4", question="Describe it."), video_hash="h", indices=mcq.indices,
+        timestamps=mcq.timestamps, frames=mcq.frames, shown=mcq.shown,
+    )
+    rows, skipped = grpo_rows([open_question, mcq])
+    assert [row["sample"] for row in rows] == [1] and skipped == [("open", "not a multiple-choice question with its answer")]
+    assert texts(rows[0])[-1] == f"{INSTRUCTION}\nQuestion: Who enters?\nA. the man\nB. the dog"
+    assert len(rows[0]["images"]) == 8 and "completion" not in rows[0]

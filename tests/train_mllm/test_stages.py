@@ -166,6 +166,10 @@ def test_grpo_needs_a_reward_answerer_and_sft_refuses_one(workspace, capsys):
     code, _, err = train(capsys, "--stage", "sft1", "--model", "Qwen/Qwen2.5-VL-3B", "--manifest", str(manifest),
                          "--out", str(root / "never"))
     assert code == 2 and "--model must be hf:" in err
+    code, _, err = train(capsys, "--stage", "grpo", "--answerer", f"hf:{model}", *common)
+    assert code == 2 and "as --reward-answerer, not --answerer" in err
+    code, _, err = train(capsys, "--stage", "sft1", "--val-manifest", str(manifest), *common)
+    assert code == 2 and "--val-manifest does not apply to kframes-mllm" in err
     assert not (root / "never").exists()
 
 

@@ -21,7 +21,8 @@ DEFAULT_LR = {"sft1": 1e-5, "sft2": 1e-5, "grpo": 1e-6}
 """The paper gives no learning rates; these are the usual full fine-tuning rates for a 3B-7B VLM."""
 FOREIGN_FLAGS = {"val_manifest": "--val-manifest", "temporal_weight": "--temporal-weight",
                  "policy_params": "--policy-params", "eval_every": "--eval-every", "fps": "--fps",
-                 "max_candidates": "--max-candidates", "keyframes": "--keyframes"}
+                 "max_candidates": "--max-candidates", "keyframes": "--keyframes", "query_model": "--query-model",
+                 "force_new": "--force-new", "allow_damaged": "--allow-damaged"}
 """``framepick train`` flags that mean nothing to kframes-mllm: given, they are an error, not ignored."""
 
 
@@ -55,6 +56,8 @@ def run_mllm(args: argparse.Namespace) -> int:
     for name, flag in FOREIGN_FLAGS.items():
         if getattr(args, name, None) not in (None, False):
             raise InvalidArgumentError(f"{flag} does not apply to {METHOD}")
+    if getattr(args, "answerer", "offline") != "offline":
+        raise InvalidArgumentError(f"{METHOD} takes the answerer of its reward as --reward-answerer, not --answerer")
     if args.stage is None or args.model is None:
         raise InvalidArgumentError(f"{METHOD} needs --stage sft1|sft2|grpo and --model hf:PATH_OR_ID")
     if args.stage == "grpo" and not args.reward_answerer:
