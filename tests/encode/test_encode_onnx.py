@@ -91,6 +91,26 @@ def test_onnx_and_torch_pick_the_same_top_frames(runtimes, real_frames):
         np.testing.assert_array_equal(top_a, top_b, err_msg=question)
 
 
+def test_a_frame_gets_the_same_output_in_any_shard(runtimes, real_frames):
+    """The image network runs a batch as concurrent single-threaded shards: a frame's output must
+    not depend on which shard, or how large a one, it lands in."""
+    on_onnx, _ = runtimes
+    backend = on_onnx.network.backend
+    assert backend.runner.workers == onnxrt.cpu_threads()
+    frames = np.concatenate([effnet.squash(f) for f in real_frames.values()])  # 36 frames, 224x224
+    whole = backend.session.run(["logits"], {"frames": frames})[0]
+    for workers in (2, 3, 5):
+        runner = onnxrt.ShardedRunner(backend.session, workers)
+        sharded = runner.run("logits", "frames", frames)
+        assert sharded.shape == whole.shape
+        np.testing.assert_allclose(sharded, whole, atol=1e-5, err_msg=f"{workers} shards")
+    single = backend.session.run(["logits"], {"frames": frames[7:8]})[0]
+    np.testing.assert_allclose(single[0], whole[7], atol=1e-5)
+    # A batch too small to split runs whole (shards of at least MIN_SHARD frames).
+    small = onnxrt.ShardedRunner(backend.session, 8).run("logits", "frames", frames[:onnxrt.MIN_SHARD + 1])
+    np.testing.assert_allclose(small, whole[:onnxrt.MIN_SHARD + 1], atol=1e-5)
+
+
 def test_minilm_on_onnx_matches_torch(runtimes):
     on_onnx, on_torch = runtimes
     texts = [*QUESTIONS, "", "a " * 400, "Ünïcödé and punctuation?!"]  # padding, truncation, odd text

@@ -122,11 +122,15 @@ class _TorchBackend:
 class _OnnxBackend:
     runtime = "onnx"
 
-    def __init__(self, session: Any) -> None:
-        self.session = session
+    def __init__(self, runner: onnxrt.ShardedRunner) -> None:
+        self.runner = runner
+
+    @property
+    def session(self) -> Any:
+        return self.runner.session
 
     def __call__(self, frames: np.ndarray, output: Output) -> np.ndarray:
-        return self.session.run([output], {"frames": np.ascontiguousarray(frames)})[0]
+        return self.runner.run(output, "frames", frames)
 
 
 class EfficientNetLite0:
@@ -208,9 +212,11 @@ def _onnx_backend(weights: Path, weights_id: str, cache: FeatureCache) -> _OnnxB
             dynamic_axes={"frames": {0: "n"}, "pooled": {0: "n"}, "logits": {0: "n"}},
         )
 
-    session = onnxrt.cached_session(GRAPH_NAME, weights_id, build, cache)
-    logger.info("EfficientNet-Lite0 on ONNX Runtime (%d threads)", onnxrt.cpu_threads())
-    return _OnnxBackend(session)
+    # One thread per run, one run per CPU at once (onnxrt.ShardedRunner says why).
+    session = onnxrt.cached_session(GRAPH_NAME, weights_id, build, cache, threads=1)
+    workers = onnxrt.cpu_threads()
+    logger.info("EfficientNet-Lite0 on ONNX Runtime (%d concurrent single-threaded runs)", workers)
+    return _OnnxBackend(onnxrt.ShardedRunner(session, workers))
 
 
 @functools.cache

@@ -168,11 +168,12 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def make_session(graph: bytes) -> "onnxruntime.InferenceSession":
-    """A CPU session over ``graph``; :class:`GraphUnavailable` when ONNX Runtime cannot load it."""
+def make_session(graph: bytes, threads: int | None = None) -> "onnxruntime.InferenceSession":
+    """A CPU session over ``graph`` with ``threads`` intra-op threads (default :func:`cpu_threads`);
+    :class:`GraphUnavailable` when ONNX Runtime cannot load it."""
     ort = import_onnxruntime()
     options = ort.SessionOptions()
-    options.intra_op_num_threads = cpu_threads()
+    options.intra_op_num_threads = threads or cpu_threads()
     # One graph runs at a time per call; inter-op threads would only compete with intra-op ones.
     options.inter_op_num_threads = 1
     # No busy-waiting between runs: spinning threads steal the CPUs the decoder and the squash
@@ -187,7 +188,7 @@ def make_session(graph: bytes) -> "onnxruntime.InferenceSession":
 
 
 def cached_session(
-    name: str, weights_id: str, build: Callable[[], bytes], cache: FeatureCache | None
+    name: str, weights_id: str, build: Callable[[], bytes], cache: FeatureCache | None, *, threads: int | None = None
 ) -> "onnxruntime.InferenceSession":
     """A session over the cached graph of ``name``, exporting it (``build``) when absent or refused.
 
@@ -197,10 +198,44 @@ def cached_session(
     import_onnxruntime()  # fail fast, before an export nobody could run
     was_cached = cache is not None and graph_key(name, weights_id) in cache
     try:
-        return make_session(load_graph(name, weights_id, build, cache))
+        return make_session(load_graph(name, weights_id, build, cache), threads)
     except GraphUnavailable as reason:
         if not was_cached:  # a graph exported just now was refused: exporting again cannot help
             raise
         logger.info("%s; exporting it again", reason)
         forget_graph(name, weights_id, cache)
-        return make_session(load_graph(name, weights_id, build, cache))
+        return make_session(load_graph(name, weights_id, build, cache), threads)
+
+
+MIN_SHARD = 4
+"""Frames per shard at least: smaller shards cost more in per-run overhead than they gain."""
+
+
+class ShardedRunner:
+    """Runs a batch as concurrent shards, one single-threaded ``session.run`` per CPU.
+
+    Why: EfficientNet-Lite0's layers are small (depthwise 3x3 convolutions on 7-112 pixel maps),
+    and splitting each of them across threads costs a barrier per layer; running whole frames on
+    separate threads needs none. On 2 busy cores (load 4-5), two single-threaded runs of 16 frames
+    each were 1.15-1.24x as fast as one 2-thread run of 32 (benchmarks/bench_encode.py "shards vs
+    one intra-op run", medians of 5 and 9 rounds; docs/encoders.md has the quiet-machine figure).
+    ONNX Runtime allows concurrent ``run`` calls on one session; each frame's result does not
+    depend on the shard it is in (tests/encode/test_encode_onnx.py).
+    """
+
+    def __init__(self, session: "onnxruntime.InferenceSession", workers: int) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.session = session
+        self.workers = max(1, int(workers))
+        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="framepick-onnx") if self.workers > 1 else None
+
+    def run(self, output: str, inputs: str, batch: np.ndarray) -> np.ndarray:
+        """``session.run([output], {inputs: batch})[0]``, the batch split over the workers."""
+        batch = np.ascontiguousarray(batch)
+        shards = min(self.workers, len(batch) // MIN_SHARD)
+        if self._pool is None or shards < 2:
+            return self.session.run([output], {inputs: batch})[0]
+        parts = np.array_split(batch, shards)
+        results = self._pool.map(lambda part: self.session.run([output], {inputs: part})[0], parts)
+        return np.concatenate(list(results))
