@@ -110,7 +110,8 @@ def teach_format(model: Path, manifest: Path, out: Path, steps: int = 80) -> Non
     """A policy that writes one of two clip replies for each prompt (so a group's rewards differ)."""
     from framepick.data.manifest import read_manifest
     from framepick.train_mllm.model_io import load_policy, save_policy
-    from framepick.train_mllm.sft_data import key_clip_instruction, user_turn
+    from framepick.train_mllm.sft_data import key_clip_instruction
+    from framepick.train_mllm.shown_video import ShownVideo
     from framepick.train_mllm.video_frames import decode_sample, query_text
     from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 
@@ -119,7 +120,8 @@ def teach_format(model: Path, manifest: Path, out: Path, steps: int = 80) -> Non
     rows = []
     for sample in read_manifest(manifest).samples:
         frames = decode_sample(sample, candidates=CANDIDATES, shown=SHOWN, max_side=SIDE, all_candidates=True)
-        prompt, images = user_turn(frames, key_clip_instruction(query_text(sample)))
+        shown = ShownVideo.of(frames)
+        prompt, images = shown.prompt(key_clip_instruction(query_text(sample))), shown.pil_images()
         for reply in ("<time>frames 0-1, P1,</time>", "<time>frames 3-5, P1,</time>"):
             rows.append({"prompt": prompt, "images": images,
                          "completion": [{"role": "assistant", "content": [{"type": "text", "text": reply}]}]})
@@ -137,7 +139,7 @@ def teach_format(model: Path, manifest: Path, out: Path, steps: int = 80) -> Non
 
 @pytest.mark.slow
 def test_grpo_rewards_from_a_real_answerer_move_the_policy(workspace, capsys):
-    """60-120 s on 2 shared CPU cores (the warm-up, then 2 GRPO steps of 4 rollouts)."""
+    """60-160 s on 2 shared CPU cores (the warm-up, then 2 GRPO steps of 4 rollouts)."""
     root, model, manifest = workspace
     taught = root / "taught"
     teach_format(model, manifest, taught)

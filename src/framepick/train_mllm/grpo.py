@@ -31,23 +31,27 @@ from framepick.train_mllm.requirements import require_trl
 from framepick.train_mllm.reward import ClipReward
 from framepick.train_mllm.run_config import GrpoSettings, RunSettings, StagingFolder, losses, settings_dict, write_record
 from framepick.train_mllm.sft import StageResult, quiet_unless_progress, record, trainer_args
-from framepick.train_mllm.sft_data import key_clip_instruction, user_turn
+from framepick.train_mllm.sft_data import key_clip_instruction
+from framepick.train_mllm.shown_video import ShownVideo, dataset_with_images
 from framepick.train_mllm.video_frames import SampleFrames, query_text
 from framepick.types import option_position
 
 
-def grpo_rows(frames: Sequence[SampleFrames]) -> tuple[list[dict[str, Any]], list[tuple[str, str]]]:
-    """One prompt row per usable sample (``sample`` = its key in the reward's frame table)."""
-    rows, skipped = [], []
+def grpo_rows(
+    frames: Sequence[SampleFrames],
+) -> tuple[list[dict[str, Any]], dict[int, ShownVideo], list[tuple[str, str]]]:
+    """One prompt row per usable sample (``sample`` = its key in the reward's frame table and in the
+    shown videos, which give the row its images), and the samples skipped."""
+    rows, videos, skipped = [], {}, []
     for key, sample_frames in enumerate(frames):
         sample = sample_frames.sample
         correct = option_position(sample.answer) if sample.answer else None
         if correct is None or len(sample.options) < 2:
             skipped.append((sample.id, "not a multiple-choice question with its answer"))
             continue
-        prompt, images = user_turn(sample_frames, key_clip_instruction(query_text(sample)))
-        rows.append({"prompt": prompt, "images": images, "sample": key})
-    return rows, skipped
+        videos[key] = ShownVideo.of(sample_frames)
+        rows.append({"prompt": videos[key].prompt(key_clip_instruction(query_text(sample))), "sample": key})
+    return rows, videos, skipped
 
 
 def run_grpo(
@@ -64,15 +68,14 @@ def run_grpo(
 ) -> StageResult:
     """Train ``policy`` with GRPO against ``answerer`` and write ``out``."""
     trl = require_trl()
-    from datasets import Dataset
 
-    rows, unusable = grpo_rows(frames)
+    rows, videos, unusable = grpo_rows(frames)
     all_skipped = list(skipped) + unusable
     if not rows:
         first = f" (first: {all_skipped[0][0]}: {all_skipped[0][1]})" if all_skipped else ""
         raise InvalidArgumentError(f"grpo: no multiple-choice sample with an answer in the manifest{first}")
     reward = ClipReward(answerer, dict(enumerate(frames)), k=grpo.k, tau=grpo.tau, mode=grpo.sampling, cache=cache)
-    dataset = Dataset.from_list(rows)
+    dataset = dataset_with_images(rows, videos, "sample")
     start = time.perf_counter()
     with StagingFolder(out) as folder:
         args = trainer_args(

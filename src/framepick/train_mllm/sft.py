@@ -1,7 +1,7 @@
 """Stages 1 and 2 (paper 000, Sec. 3.2, Eq. 1): supervised fine-tuning on TRL's ``SFTTrainer``.
 
-The examples (:mod:`.sft_data`) are conversational prompt-completion rows with their frames in an
-``images`` column; TRL's vision-language collator renders them with the model's chat template and
+The examples (:mod:`.sft_data`) are conversational prompt-completion rows whose frames come with
+them (``images``, :mod:`.shown_video`); TRL's vision-language collator renders them with the model's chat template and
 processor, and the loss is the completion's tokens only (Eq. 1: -log P(Y_gt | V, Q, I)).
 Sequences are never truncated (``max_length=None``): cutting a prompt would cut image tokens from
 their pixels; fewer ``--shown`` frames or a smaller ``--max-side`` make prompts shorter.
@@ -19,6 +19,7 @@ from framepick.train_mllm.model_io import Policy, save_policy
 from framepick.train_mllm.requirements import require_trl
 from framepick.train_mllm.run_config import RunSettings, StagingFolder, losses, settings_dict, write_record
 from framepick.train_mllm.sft_data import SFT1_TASKS, build_examples
+from framepick.train_mllm.shown_video import dataset_with_images
 from framepick.train_mllm.video_frames import SampleFrames
 
 
@@ -81,14 +82,13 @@ def run_sft(
     if stage not in ("sft1", "sft2"):
         raise InvalidArgumentError(f"run_sft trains sft1 or sft2, not {stage!r}")
     trl = require_trl()
-    from datasets import Dataset
 
     built = build_examples(frames, stage, tasks)
     all_skipped = list(skipped) + built.skipped
     if not built.rows:
         first = f" (first: {all_skipped[0][0]}: {all_skipped[0][1]})" if all_skipped else ""
         raise InvalidArgumentError(f"{stage}: no training example could be made from the manifest{first}")
-    dataset = Dataset.from_list(built.rows)
+    dataset = dataset_with_images(built.rows, built.videos, "frames")
     start = time.perf_counter()
     with StagingFolder(out) as folder:
         args = trainer_args(trl.SFTConfig, settings, folder, device, max_length=None, remove_unused_columns=False)

@@ -3,8 +3,9 @@
 Every example is one user turn and one assistant reply, in TRL's conversational prompt-completion
 form. The user turn is the video as :func:`framepick.clip_model.prompt_parts` shows it (per shown
 frame ``Frame n:`` and the frame with n drawn on it: the paper's textual and visual temporal
-prompts), which stands where the paper's prompts write ``<video>``, then the task's text. Images
-go to the ``images`` column, one ``{"type": "image"}`` placeholder each, in order.
+prompts), which stands where the paper's prompts write ``<video>``, then the task's text. One
+``{"type": "image"}`` placeholder per frame, in order; the images come with the row from the
+sample's :class:`~framepick.train_mllm.shown_video.ShownVideo` (key ``frames``).
 
 Stage 2 (``sft2``): the Fig. 14 instruction and the query (question and options), reply = the
 sample's PeakClips key clips (``extra.key_clips``, seconds) over the shown frames
@@ -34,7 +35,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from framepick.answer.prompt import ImagePart, TextPart
+from framepick.answer.prompt import TextPart
 from framepick.clip_model import prompt_parts
 from framepick.errors import InvalidArgumentError
 from framepick.train_mllm.targets import (
@@ -46,6 +47,7 @@ from framepick.train_mllm.targets import (
     render_reply,
     shown_span,
 )
+from framepick.train_mllm.shown_video import ShownVideo
 from framepick.train_mllm.video_frames import SampleFrames, query_text
 
 STAGES = ("sft1", "sft2", "grpo")
@@ -85,34 +87,17 @@ class BuiltExamples:
     per_task: dict[str, int] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     """(sample id, reason) for each sample that gave no example."""
+    videos: dict[int, ShownVideo] = field(default_factory=dict)
 
 
-def user_turn(frames: SampleFrames, text: str) -> tuple[list[dict[str, Any]], list[Any]]:
-    """The prompt (one user message, image placeholders in order) and its PIL images."""
-    from PIL import Image
-
-    parts = prompt_parts(frames.shown_frames, "")[:-1]  # the frames as clip_model shows them, no instruction
-    content: list[dict[str, Any]] = []
-    images = []
-    for part in parts:
-        if isinstance(part, ImagePart):
-            content.append({"type": "image", "text": None})
-            images.append(Image.fromarray(np.ascontiguousarray(part.image), mode="RGB"))
-        elif isinstance(part, TextPart):
-            content.append({"type": "text", "text": part.text})
-    content.append({"type": "text", "text": text})
-    return [{"role": "user", "content": content}], images
-
-
-def example(frames: SampleFrames, prompt_text: str, reply: str, task: str) -> dict[str, Any]:
-    """One prompt-completion row for TRL's vision-language collator."""
-    prompt, images = user_turn(frames, prompt_text)
+def example(shown: ShownVideo, key: int, sample_id: str, prompt_text: str, reply: str, task: str) -> dict[str, Any]:
+    """One prompt-completion row for TRL's vision-language collator (its images come with ``frames``)."""
     return {
-        "prompt": prompt,
+        "prompt": shown.prompt(prompt_text),
         "completion": [{"role": "assistant", "content": [{"type": "text", "text": reply}]}],
-        "images": images,
+        "frames": key,
         "task": task,
-        "sample_id": frames.sample.id,
+        "sample_id": sample_id,
     }
 
 
@@ -123,13 +108,13 @@ def key_clip_instruction(question: str) -> str:
     return last.text
 
 
-def sft2_examples(frames: SampleFrames) -> list[dict[str, Any]]:
+def sft2_examples(frames: SampleFrames, shown: ShownVideo, key: int = 0) -> list[dict[str, Any]]:
     """Stage 2: the Fig. 14 prompt and the PeakClips key clips as the reply (none: ``[]``)."""
     clips = read_key_clips(frames.sample.extra)
     if not clips:
         return []
     reply = render_reply(clips_on_shown(clips, frames.shown_times))
-    return [example(frames, key_clip_instruction(query_text(frames.sample)), reply, "key_clips")]
+    return [example(shown, key, frames.sample.id, key_clip_instruction(query_text(frames.sample)), reply, "key_clips")]
 
 
 def negative_clip(num_shown: int, taken: Sequence[tuple[int, int]], length: int) -> tuple[int, int] | None:
@@ -153,18 +138,26 @@ def negative_clip(num_shown: int, taken: Sequence[tuple[int, int]], length: int)
     return first, first + size - 1
 
 
-def _relevance_row(frames: SampleFrames, question: str, first: int, last: int, tag: str, reason: str) -> dict[str, Any]:
-    prompt = RELEVANCE.format(question=question, start_idx=first, end_idx=last)
-    return example(frames, prompt, clip_line(first, last, tag, reason), "relevance")
 
 
-def sft1_examples(frames: SampleFrames, tasks: Sequence[str] = SFT1_TASKS) -> list[dict[str, Any]]:
+
+def sft1_examples(
+    frames: SampleFrames, shown: ShownVideo, key: int = 0, tasks: Sequence[str] = SFT1_TASKS
+) -> list[dict[str, Any]]:
     """Stage 1's examples for one sample (module docstring says which tasks come from what)."""
     unknown = [t for t in tasks if t not in SFT1_TASKS]
     if unknown:
         raise InvalidArgumentError(f"unknown SFT1 task(s) {', '.join(unknown)}; choose from {', '.join(SFT1_TASKS)}")
     sample, times = frames.sample, frames.shown_times
     rows: list[dict[str, Any]] = []
+
+    def row(prompt: str, reply: str, task: str) -> dict[str, Any]:
+        return example(shown, key, sample.id, prompt, reply, task)
+
+    def relevance(first: int, last: int, tag: str, reason: str) -> dict[str, Any]:
+        prompt = RELEVANCE.format(question=question, start_idx=first, end_idx=last)
+        return row(prompt, clip_line(first, last, tag, reason), "relevance")
+
     scenes = read_scenes(sample.extra)
     for scene in scenes:
         if scene.caption is None:
@@ -172,10 +165,10 @@ def sft1_examples(frames: SampleFrames, tasks: Sequence[str] = SFT1_TASKS) -> li
         first, last = shown_span(scene.start_seconds, scene.end_seconds, times)
         if "caption_to_scene" in tasks:
             prompt = CAPTION_TO_SCENE.format(description=scene.caption)
-            rows.append(example(frames, prompt, clip_line(first, last), "caption_to_scene"))
+            rows.append(row(prompt, clip_line(first, last), "caption_to_scene"))
         if "scene_to_caption" in tasks:
             prompt = SCENE_TO_CAPTION.format(start_idx=first, end_idx=last)
-            rows.append(example(frames, prompt, scene.caption, "scene_to_caption"))
+            rows.append(row(prompt, scene.caption, "scene_to_caption"))
     if "relevance" in tasks:
         question = query_text(sample)
         key_clips = read_key_clips(sample.extra)
@@ -183,35 +176,39 @@ def sft1_examples(frames: SampleFrames, tasks: Sequence[str] = SFT1_TASKS) -> li
         if scored:  # every scene's own score and reason (the key clips come from these)
             for scene in scored:
                 first, last = shown_span(scene.start_seconds, scene.end_seconds, times)
-                rows.append(_relevance_row(frames, question, first, last, relevance_tag(scene.llm_score), scene.reason))
+                rows.append(relevance(first, last, relevance_tag(scene.llm_score), scene.reason))
         else:
             for clip in clips_on_shown(key_clips, times):
-                rows.append(_relevance_row(frames, question, clip.start, clip.end, clip.priority, clip.reason))
+                rows.append(relevance(clip.start, clip.end, clip.priority, clip.reason))
         for start, end in sample.spans:
             first, last = shown_span(start, end, times)
-            rows.append(_relevance_row(frames, question, first, last, "P1", EVIDENCE_REASON))
+            rows.append(relevance(first, last, "P1", EVIDENCE_REASON))
         if sample.spans:
             taken = [shown_span(a, b, times) for a, b in sample.spans]
             taken += [shown_span(c.start_seconds, c.end_seconds, times) for c in key_clips]
             negative = negative_clip(len(times), taken, taken[0][1] - taken[0][0] + 1)
             if negative is not None:
-                rows.append(_relevance_row(frames, question, negative[0], negative[1], "P5", IRRELEVANT_REASON))
+                rows.append(relevance(negative[0], negative[1], "P5", IRRELEVANT_REASON))
     return rows
 
 
 def build_examples(frames_list: Sequence[SampleFrames], stage: str, tasks: Sequence[str] = SFT1_TASKS) -> BuiltExamples:
-    """Every example of ``stage`` (``sft1`` or ``sft2``) over the decoded samples."""
+    """Every example of ``stage`` (``sft1`` or ``sft2``) over the decoded samples; ``videos`` holds each
+    sample's shown frames once, under the key its rows carry in ``frames``."""
     built = BuiltExamples()
-    for frames in frames_list:
+    for key, frames in enumerate(frames_list):
+        shown = ShownVideo.of(frames)
         try:
-            rows = sft1_examples(frames, tasks) if stage == "sft1" else sft2_examples(frames)
+            rows = sft1_examples(frames, shown, key, tasks) if stage == "sft1" else sft2_examples(frames, shown, key)
         except InvalidArgumentError as error:  # a bad label: this sample is skipped and counted
             built.skipped.append((frames.sample.id, str(error)))
             continue
         if not rows:
             why = "no key clips (extra.key_clips)" if stage == "sft2" else "no PeakClips scenes, key clips or evidence spans"
             built.skipped.append((frames.sample.id, why))
+            continue
         for row in rows:
             built.per_task[row["task"]] = built.per_task.get(row["task"], 0) + 1
         built.rows.extend(rows)
+        built.videos[key] = shown
     return built
