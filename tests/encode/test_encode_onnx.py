@@ -246,3 +246,27 @@ def test_import_does_not_import_onnxruntime():
     code = "import sys; import framepick, framepick.encode; print('onnxruntime' in sys.modules, 'onnx' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_a_forked_child_still_runs_shards(runtimes, real_frames):
+    """A child forked after the encoder ran has none of the parent's worker threads."""
+    import os
+
+    on_onnx, _ = runtimes
+    frames = effnet.squash(real_frames["bikes"])
+    expected = on_onnx.network.backend(frames, "logits")  # the parent's pool exists now
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, report, leave without running the parent's atexit/pytest code
+        import signal
+
+        signal.alarm(30)  # a pool waiting on threads the child does not have would hang: die instead
+        try:
+            ok = np.allclose(on_onnx.network.backend(frames, "logits"), expected, atol=1e-5)
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    _, status = os.waitpid(pid, 0)
+    assert os.read(read, 1) == b"1" and status == 0

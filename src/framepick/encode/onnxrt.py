@@ -36,6 +36,8 @@ from framepick.errors import InvalidArgumentError, one_line
 from framepick.runtime import quiet_stdout
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     import onnxruntime
 
 logger = logging.getLogger(__name__)
@@ -224,18 +226,27 @@ class ShardedRunner:
     """
 
     def __init__(self, session: "onnxruntime.InferenceSession", workers: int) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
         self.session = session
         self.workers = max(1, int(workers))
-        self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="framepick-onnx") if self.workers > 1 else None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pid = -1
 
     def run(self, output: str, inputs: str, batch: np.ndarray) -> np.ndarray:
         """``session.run([output], {inputs: batch})[0]``, the batch split over the workers."""
         batch = np.ascontiguousarray(batch)
         shards = min(self.workers, len(batch) // MIN_SHARD)
-        if self._pool is None or shards < 2:
+        if shards < 2:
             return self.session.run([output], {inputs: batch})[0]
         parts = np.array_split(batch, shards)
-        results = self._pool.map(lambda part: self.session.run([output], {inputs: part})[0], parts)
+        results = self._threads().map(lambda part: self.session.run([output], {inputs: part})[0], parts)
         return np.concatenate(list(results))
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """The worker threads, made on first use and again in a forked child (which has none of
+        its parent's threads: their pool would wait forever)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if self._pool is None or self._pid != os.getpid():
+            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="framepick-onnx")
+            self._pid = os.getpid()
+        return self._pool
