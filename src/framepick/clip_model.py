@@ -35,8 +35,8 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from framepick.answer.base import Answer, AnswererOptions, ChatModel
-from framepick.answer.cache import AnswerCache, answer_key
+from framepick.answer.base import AnswererOptions, ChatModel
+from framepick.answer.cache import AnswerCache, ChatReplies
 from framepick.answer.prompt import ImagePart, Part, TextPart
 from framepick.api import feature_cache, select_prepared
 from framepick.errors import FramepickError, InvalidArgumentError
@@ -128,30 +128,25 @@ def clips_on_candidates(clips: tuple[Clip, ...], shown: np.ndarray, num_candidat
 
 
 def predict_clips(
-    model: ChatModel,
+    replies: ChatReplies,
     frames: np.ndarray,
     shown: np.ndarray,
     num_candidates: int,
     question: str,
     *,
-    cache: AnswerCache | None = None,
     video_hash: str = "",
     shown_indices: np.ndarray | None = None,
 ) -> ClipPrediction | str:
-    """The model's key clips over the candidates, or the reason they cannot be had (a string)."""
-    key = None
-    if cache is not None and video_hash and shown_indices is not None:
-        key = answer_key(f"{model.id}:{PROMPT_VERSION}", video_hash, shown_indices, question, [])
-    cached = cache.get(key) if key is not None else None
-    if cached is not None:
-        reply = cached.text or ""
-    else:
-        try:
-            reply = model.generate(prompt_parts(frames, question), MAX_REPLY_TOKENS)
-        except FramepickError as exc:  # a server error: the fallback, said in the output
-            return f"the clip model failed: {exc}"
-        if key is not None:
-            cache.put(key, Answer(letter=None, text=reply))
+    """The model's key clips over the candidates, or the reason they cannot be had (a string).
+
+    The reply is cached under the video's hash and the source indices of the shown frames."""
+    try:
+        reply, cached = replies.ask(
+            PROMPT_VERSION, lambda: prompt_parts(frames, question), MAX_REPLY_TOKENS, video_hash=video_hash,
+            indices=[] if shown_indices is None else shown_indices.tolist(), text=question,
+        )
+    except FramepickError as exc:  # a server error: the fallback, said in the output
+        return f"the clip model failed: {exc}"
     if not reply.strip():
         return "the clip model's reply was empty"
     try:
@@ -160,7 +155,7 @@ def predict_clips(
         return f"the clip model's reply has no usable clips ({exc})"
     if not clips:
         return "the clip model named no P1 or P2 clip"
-    return ClipPrediction(clips_on_candidates(clips, shown, num_candidates), "mllm", reply=reply, cached=cached is not None)
+    return ClipPrediction(clips_on_candidates(clips, shown, num_candidates), "mllm", reply=reply, cached=cached)
 
 
 class ClipPredictor:
@@ -179,7 +174,7 @@ class ClipPredictor:
             raise InvalidArgumentError(f"--clip-frames must be an integer >= 1, got {shown!r}")
         self.model = model
         self.shown = shown
-        self.cache = cache
+        self.replies = ChatReplies(model, cache)
         self.asked = 0
         self.fallbacks = 0
 
@@ -216,8 +211,8 @@ class ClipPredictor:
         if decoded is not None:
             kept = np.searchsorted(prepared.indices, decoded.indices)  # frames that failed drop out
             predicted = predict_clips(
-                self.model, decoded.frames, kept, prepared.num_candidates, question, cache=self.cache,
-                video_hash=prepared.index.info.content_hash, shown_indices=decoded.indices,
+                self.replies, decoded.frames, kept, prepared.num_candidates, question,
+                video_hash=prepared.index.info.content_hash, shown_indices=np.asarray(decoded.indices),
             )
         model_seconds = time.perf_counter() - start
         if isinstance(predicted, str):

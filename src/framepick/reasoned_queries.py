@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, AnswererOptions, ChatModel
-from framepick.answer.cache import AnswerCache, answer_key
+from framepick.answer.base import AnswererOptions, ChatModel
+from framepick.answer.cache import AnswerCache, ChatReplies
 from framepick.answer.prompt import ImagePart, Part, TextPart
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.types import Query, Selection, option_letter
@@ -177,7 +177,7 @@ class QueryReasoner:
             raise InvalidArgumentError(f"--query-frames must be an integer >= 0, got {preview!r}")
         self.model = model
         self.preview = preview
-        self.cache = cache
+        self.replies = ChatReplies(model, cache)
         self.fallbacks = 0
         self.asked = 0
 
@@ -206,33 +206,27 @@ class QueryReasoner:
             frames, timestamps, indices = _preview_frames(prepared, self.preview)
             video_hash = prepared.index.info.content_hash
         texts = tuple(str(o) for o in options)
-        key = None
-        if self.cache is not None:
-            shown = [] if indices is None else indices.tolist()
-            key = answer_key(f"{self.model.id}:{PROMPT_VERSION}", video_hash, shown, question.strip(), texts)
-        cached = self.cache.get(key) if key is not None else None
         previewed = 0 if frames is None else int(len(frames))
         reason = None
         reply = None
-        if cached is not None:
-            reply = cached.text or ""
-        else:
-            try:
-                reply = self.model.generate(prompt_parts(question, texts, frames, timestamps), MAX_REPLY_TOKENS)
-            except FramepickError as exc:  # a server error: the fallback, said in the output
-                reason = f"the query model failed: {exc}"
-            else:
-                if key is not None:
-                    self.cache.put(key, Answer(letter=None, text=reply))
+        cached = False
+        try:
+            reply, cached = self.replies.ask(
+                PROMPT_VERSION, lambda: prompt_parts(question, texts, frames, timestamps), MAX_REPLY_TOKENS,
+                video_hash=video_hash, indices=[] if indices is None else indices.tolist(), text=question.strip(),
+                options=texts,
+            )
+        except FramepickError as exc:  # a server error: the fallback, said in the output
+            reason = f"the query model failed: {exc}"
         if reason is None:
             try:
                 queries = parse_queries(reply or "")
             except InvalidArgumentError as exc:
                 reason = f"the query model's reply has no usable queries ({exc})"
             else:
-                return QueryRows(queries, "reasoned", None, reply, cached is not None, previewed)
+                return QueryRows(queries, "reasoned", None, reply, cached, previewed)
         self.fallbacks += 1
-        return QueryRows(option_texts(question, texts), "options", reason, reply, cached is not None, previewed)
+        return QueryRows(option_texts(question, texts), "options", reason, reply, cached, previewed)
 
     @staticmethod
     def embed(encoder: Encoder, rows: QueryRows, question: str, options: Sequence[str]) -> np.ndarray:

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from framepick.answer.base import Answer, Answerer
-from framepick.answer.cache import AnswerCache, answer_key, answer_with_cache
+from framepick.answer.base import Answer, Answerer, ChatModel
+from framepick.answer.cache import AnswerCache, ChatReplies, answer_key, answer_with_cache
+from framepick.answer.prompt import TextPart
+from framepick.errors import AnswererError
 from framepick.encode.cache import FeatureCache
 
 
@@ -68,3 +71,51 @@ def test_a_torn_entry_is_a_miss(tmp_path) -> None:
     path.write_bytes(path.read_bytes()[:-5])
     _, hit = answer_with_cache(answerer, AnswerCache(store), **ask)
     assert not hit and answerer.calls == 2
+
+
+class Chatty(ChatModel):
+    """Writes 'reply N' for its N-th call; fails while ``failing``."""
+
+    def __init__(self) -> None:
+        self.id = "chatty"
+        self.calls = 0
+        self.failing = False
+
+    def answer(self, frames, timestamps, question, options) -> Answer:
+        raise AssertionError("not asked for options here")
+
+    def generate(self, parts, max_tokens: int) -> str:
+        if self.failing:
+            raise AnswererError("the server is down")
+        self.calls += 1
+        return f"reply {self.calls} to {len(parts)} parts"
+
+
+def test_chat_replies_are_asked_once_per_prompt_and_label_and_counted(tmp_path) -> None:
+    model = Chatty()
+    built: list[int] = []
+
+    def parts():
+        built.append(1)
+        return [TextPart("hello")]
+
+    replies = ChatReplies(model, AnswerCache(FeatureCache(tmp_path)))
+    ask = dict(video_hash="v", indices=[1, 2], text="hello")
+    assert replies.ask("prompt-v1", parts, 8, **ask) == ("reply 1 to 1 parts", False)
+    assert replies.ask("prompt-v1", parts, 8, **ask) == ("reply 1 to 1 parts", True)
+    assert len(built) == 1  # the prompt (its frames) is built only on a miss
+    # Another label, frames or text is another prompt.
+    assert replies.ask("prompt-v2", parts, 8, **ask)[0] == "reply 2 to 1 parts"
+    assert replies.ask("prompt-v1", parts, 8, video_hash="v", indices=[1, 3], text="hello")[0] == "reply 3 to 1 parts"
+    assert (replies.counts.asked, replies.counts.cached) == (3, 1)
+    # A model error reaches the caller and caches nothing: the next run asks again.
+    model.failing = True
+    with pytest.raises(AnswererError):
+        replies.ask("prompt-v1", parts, 8, video_hash="v", indices=[9], text="hello")
+    model.failing = False
+    again = ChatReplies(model, AnswerCache(FeatureCache(tmp_path)))  # a new process, the same folder
+    assert again.ask("prompt-v1", parts, 8, video_hash="v", indices=[9], text="hello") == ("reply 4 to 1 parts", False)
+    assert again.ask("prompt-v1", parts, 8, **ask) == ("reply 1 to 1 parts", True)
+    # Without a cache every ask is a model call.
+    bare = ChatReplies(model)
+    assert bare.ask("p", parts, 8)[1] is False and bare.ask("p", parts, 8)[1] is False and bare.counts.asked == 2

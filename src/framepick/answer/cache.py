@@ -17,12 +17,15 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
-from framepick.answer.base import Answer, Answerer
+from framepick.answer.base import Answer, Answerer, ChatModel
 from framepick.encode.cache import FeatureCache
+
+if TYPE_CHECKING:
+    from framepick.answer.prompt import Part
 
 _FIELD = "answer_json"
 
@@ -103,3 +106,62 @@ def answer_with_cache(
     if key is not None:
         cache.put(key, answer)
     return answer, False
+
+
+@dataclass
+class ReplyCounts:
+    """How many replies a run asked a model for, and how many the cache gave (thread-safe)."""
+
+    asked: int = 0
+    cached: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count(self, cached: bool) -> None:
+        with self._lock:  # replies are asked on a caller's threads
+            if cached:
+                self.cached += 1
+            else:
+                self.asked += 1
+
+
+@dataclass
+class ChatReplies:
+    """A chat model's free-text replies through the answer cache, counted.
+
+    The papers' MLLM stages (K-frames' clip predictor, MSJoE's queries, VidThinker, PeakClips) ask
+    for text, not an option; each asks here, so none asks the same thing twice. The key is
+    :func:`answer_key` with ``"{model id}:{label}"`` as the answerer: ``label`` names the prompt
+    (its version, a step, a reply-length limit), ``video_hash``/``indices`` the frames shown,
+    ``text``/``options`` the rest of the prompt. A model error (:class:`~framepick.errors.FramepickError`)
+    is raised to the caller and nothing is cached, so a rerun asks again.
+    """
+
+    model: ChatModel
+    cache: AnswerCache | None = None
+    counts: ReplyCounts = field(default_factory=ReplyCounts)
+
+    def ask(
+        self,
+        label: str,
+        parts: Callable[[], Sequence[Part]],
+        max_tokens: int,
+        *,
+        video_hash: str = "",
+        indices: Sequence[int] = (),
+        text: str = "",
+        options: Sequence[str] = (),
+    ) -> tuple[str, bool]:
+        """The reply, and whether it came from the cache; ``parts()`` builds the prompt (decoding
+        frames) only on a miss."""
+        key = None
+        if self.cache is not None:
+            key = answer_key(f"{self.model.id}:{label}", video_hash, indices, text, options)
+            hit = self.cache.get(key)
+            if hit is not None and hit.text is not None:
+                self.counts.count(cached=True)
+                return hit.text, True
+        reply = self.model.generate(list(parts()), max_tokens)
+        self.counts.count(cached=False)
+        if key is not None:
+            self.cache.put(key, Answer(letter=None, text=reply))
+        return reply, False

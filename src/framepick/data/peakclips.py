@@ -46,7 +46,6 @@ carries every scene's times and caption (no scores).
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from framepick.answer.cache import AnswerCache, ChatReplies, ReplyCounts
 from framepick.data.peakclips_prompts import caption_prompt, score_prompt
 from framepick.data.peakclips_replies import SceneScore, parse_caption, parse_scores
 from framepick.errors import FramepickError, InvalidArgumentError
@@ -63,7 +63,6 @@ from framepick.validation import check_positive_int
 
 if TYPE_CHECKING:
     from framepick.answer.base import AnswererOptions, ChatModel
-    from framepick.answer.cache import AnswerCache
     from framepick.encode.base import Encoder
     from framepick.pipeline import PreparedVideo
     from framepick.video.candidates import GridSpec
@@ -156,22 +155,6 @@ def key_clips(labels: Sequence[SceneLabel]) -> list[dict[str, Any]]:
 
 
 @dataclass
-class ModelCalls:
-    """Counts of the model's replies: asked now, or read from the cache (captions run on threads)."""
-
-    asked: int = 0
-    cached: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, cached: bool) -> None:
-        with self._lock:
-            if cached:
-                self.cached += 1
-            else:
-                self.asked += 1
-
-
-@dataclass
 class Labeller:
     """Labels samples one at a time with one model and one encoder (:func:`label_manifest` runs it)."""
 
@@ -185,19 +168,17 @@ class Labeller:
     score_tokens: int = DEFAULT_SCORE_TOKENS
     sim_weight: float = DEFAULT_SIM_WEIGHT
     allow_damaged: bool = False
-    calls: ModelCalls = field(default_factory=ModelCalls)
+    calls: ReplyCounts = field(default_factory=ReplyCounts)
     _prepared: tuple[str, PreparedVideo] | None = field(default=None, init=False, repr=False)
-    _replies: AnswerCache | None = field(default=None, init=False, repr=False)
+    _replies: ChatReplies | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        from framepick.answer.cache import AnswerCache
-
         check_positive_int("caption_frames", self.caption_frames)
         check_positive_int("caption_tokens", self.caption_tokens)
         check_positive_int("score_tokens", self.score_tokens)
         if not (isinstance(self.sim_weight, (int, float)) and np.isfinite(self.sim_weight) and self.sim_weight >= 0):
             raise InvalidArgumentError(f"the similarity weight must be a finite number >= 0, got {self.sim_weight!r}")
-        self._replies = None if self.store is None else AnswerCache(self.store)
+        self._replies = ChatReplies(self.model, None if self.store is None else AnswerCache(self.store), self.calls)
 
     def prepared(self, video: str) -> PreparedVideo:
         """The video decoded, embedded and cut into scenes once for all its samples in a row."""
@@ -214,22 +195,9 @@ class Labeller:
     def ask(self, video_hash: str, indices: Sequence[int], parts: Callable[[], list], text: str, max_tokens: int) -> str:
         """The model's reply to ``text`` on the frames at ``indices`` (cached; ``parts()`` builds
         the prompt, decoding frames, only on a miss)."""
-        from framepick.answer.base import Answer
-        from framepick.answer.cache import answer_key
-
-        key = None
-        if self._replies is not None and video_hash:
-            # The reply-length limit is part of the key: a longer limit must not reuse a cut-off reply.
-            key = answer_key(f"{self.model.id}:{PROMPT_VERSION}:max_tokens={max_tokens}", video_hash, indices, text, [])
-            hit = self._replies.get(key)
-            if hit is not None:
-                self.calls.count(cached=True)
-                return hit.text or ""
-        reply = self.model.generate(parts(), max_tokens)
-        self.calls.count(cached=False)
-        if key is not None:
-            self._replies.put(key, Answer(letter=None, text=reply))
-        return reply
+        # The reply-length limit is part of the key: a longer limit must not reuse a cut-off reply.
+        return self._replies.ask(f"{PROMPT_VERSION}:max_tokens={max_tokens}", parts, max_tokens,
+                                 video_hash=video_hash, indices=indices, text=text)[0]
 
     def label(self, sample: Sample) -> list[SceneLabel]:
         """Every scene of ``sample``'s video, captioned, scored and refined; a :class:`LabelError`
@@ -334,7 +302,7 @@ class PeakClipsReport:
     p1: int = 0
     p2: int = 0
     scenes: int = 0
-    calls: ModelCalls = field(default_factory=ModelCalls)
+    calls: ReplyCounts = field(default_factory=ReplyCounts)
     errors: list[tuple[str, str]] = field(default_factory=list)
     """(sample id, reason) of each failed sample."""
     seconds: float = 0.0

@@ -55,8 +55,8 @@ from typing import Any
 
 import numpy as np
 
-from framepick.answer.base import Answer, ChatModel
-from framepick.answer.cache import AnswerCache, answer_key
+from framepick.answer.base import ChatModel
+from framepick.answer.cache import AnswerCache, ChatReplies
 from framepick.answer.prompt import ImagePart, Part, TextPart
 from framepick.data import vidthinker_prompts as prompts
 from framepick.data.vidthinker_prompts import PROMPT_VERSION, ReplyError
@@ -144,45 +144,21 @@ def evidence_spans(clips: Sequence[VideoClip], labels: Sequence[int]) -> list[tu
 
 
 @dataclass
-class CallCounter:
-    """Model calls and cache hits of a run (thread-safe: calls run on a pool)."""
-
-    calls: int = 0
-    hits: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, hit: bool) -> None:
-        with self._lock:
-            if hit:
-                self.hits += 1
-            else:
-                self.calls += 1
-
-
-@dataclass
 class Asker:
-    """Asks ``model`` one prompt through the reply cache."""
+    """Asks VidThinker's prompts through ``replies`` (the cache key names the step)."""
 
-    model: ChatModel
-    cache: AnswerCache | None
-    counter: CallCounter
+    replies: ChatReplies
+
+    @property
+    def model(self) -> ChatModel:
+        return self.replies.model
 
     def ask(self, step: str, video_hash: str, indices: Sequence[int], text: str,
             images: Callable[[], list[Part]] | None = None) -> str:
         """The reply to ``images() + [text]`` (``images`` is called only on a cache miss)."""
-        key = None
-        if self.cache is not None:
-            key = answer_key(f"{self.model.id}:{PROMPT_VERSION}:{step}", video_hash, indices, text, [])
-            cached = self.cache.get(key)
-            if cached is not None and cached.text is not None:
-                self.counter.add(hit=True)
-                return cached.text
-        parts = (images() if images is not None else []) + [TextPart(text)]
-        reply = self.model.generate(parts, MAX_TOKENS[step])
-        self.counter.add(hit=False)
-        if key is not None:
-            self.cache.put(key, Answer(letter=None, text=reply))
-        return reply
+        parts = lambda: (images() if images is not None else []) + [TextPart(text)]
+        return self.replies.ask(f"{PROMPT_VERSION}:{step}", parts, MAX_TOKENS[step], video_hash=video_hash,
+                                indices=indices, text=text)[0]
 
 
 class ClipFrames:
@@ -332,8 +308,7 @@ def annotate_samples(
         raise InvalidArgumentError(f"VidThinker needs an MLLM (hf:..., openai:...), got {getattr(model, 'id', model)!r}")
     check_positive_int("--frames-per-clip", frames_per_clip)
     store = feature_cache(cache)
-    counter = CallCounter()
-    asker = Asker(model, None if store is None else AnswerCache(store), counter)
+    asker = Asker(ChatReplies(model, None if store is None else AnswerCache(store)))
     logger = logging.getLogger(__name__)
     result = VidThinkerResult(samples=[])
     start = time.perf_counter()
@@ -351,7 +326,7 @@ def annotate_samples(
             continue
         result.labelled += 1
         result.samples.append(labelled_sample(sample, labels, model.id))
-    result.calls, result.cache_hits = counter.calls, counter.hits
+    result.calls, result.cache_hits = asker.replies.counts.asked, asker.replies.counts.cached
     result.seconds = time.perf_counter() - start
     return result
 
