@@ -166,10 +166,9 @@ class ClipPredictor:
     """
 
     def __init__(self, model: ChatModel, *, shown: int = DEFAULT_SHOWN, cache: AnswerCache | None = None) -> None:
-        if not isinstance(model, ChatModel):
-            raise InvalidArgumentError(
-                f"--clip-model must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', model)!r}"
-            )
+        from framepick.answer import load_chat_model
+
+        model = load_chat_model(model, flag="--clip-model")
         if isinstance(shown, bool) or not isinstance(shown, int) or shown < 1:
             raise InvalidArgumentError(f"--clip-frames must be an integer >= 1, got {shown!r}")
         self.model = model
@@ -182,9 +181,9 @@ class ClipPredictor:
     def load(cls, spec: str | ChatModel, options: AnswererOptions | None = None, *, shown: int = DEFAULT_SHOWN,
              cache: bool | str | Path | None = True) -> "ClipPredictor":
         """From an answerer spec (``hf:...``, ``openai:...``) or a built model; ``cache`` as in ``select``."""
-        from framepick.answer import load_answerer
+        from framepick.answer import load_chat_model
 
-        model = load_answerer(spec, options) if isinstance(spec, str) else spec
+        model = load_chat_model(spec, options, flag="--clip-model")
         store = feature_cache(cache)
         return cls(model, shown=shown, cache=None if store is None else AnswerCache(store))
 

@@ -169,10 +169,9 @@ class QueryReasoner:
     """Asks ``model`` for a question's queries (through ``cache``) and embeds them as the sampler's rows."""
 
     def __init__(self, model: ChatModel, *, preview: int = DEFAULT_PREVIEW, cache: AnswerCache | None = None) -> None:
-        if not isinstance(model, ChatModel):
-            raise InvalidArgumentError(
-                f"--query-model must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', model)!r}"
-            )
+        from framepick.answer import load_chat_model
+
+        model = load_chat_model(model, flag="--query-model")
         if isinstance(preview, bool) or not isinstance(preview, int) or preview < 0:
             raise InvalidArgumentError(f"--query-frames must be an integer >= 0, got {preview!r}")
         self.model = model
@@ -185,10 +184,10 @@ class QueryReasoner:
     def load(cls, spec: str | ChatModel, options: AnswererOptions | None = None, *, preview: int = DEFAULT_PREVIEW,
              cache: bool | str | Path | None = True) -> QueryReasoner:
         """From an answerer spec (``hf:...``, ``openai:...``) or a built model; ``cache`` as in ``select``."""
-        from framepick.answer import load_answerer
+        from framepick.answer import load_chat_model
         from framepick.api import feature_cache
 
-        model = load_answerer(spec, options) if isinstance(spec, str) else spec
+        model = load_chat_model(spec, options, flag="--query-model")
         store = feature_cache(cache)
         return cls(model, preview=preview, cache=None if store is None else AnswerCache(store))
 

@@ -20,7 +20,14 @@ Importing this package is cheap: an answerer loads its models when it is built.
 from __future__ import annotations
 
 from framepick.answer import hf_local, offline, openai_compat  # noqa: F401  (registers the built-in answerers)
-from framepick.answer.base import Answer, Answerer, AnswererOptions, EmbeddingAnswerer, OptionSimilarityAnswerer
+from framepick.answer.base import (
+    Answer,
+    Answerer,
+    AnswererOptions,
+    ChatModel,
+    EmbeddingAnswerer,
+    OptionSimilarityAnswerer,
+)
 from framepick.answer.offline import OfflineAnswerer, OfflineAnswererConfig
 from framepick.errors import InvalidArgumentError
 from framepick.registry import answerers
@@ -45,6 +52,15 @@ def load_answerer(spec: str = "offline", options: AnswererOptions | None = None)
     return factory(argument, options or AnswererOptions())
 
 
+def load_chat_model(spec: str | Answerer, options: AnswererOptions | None = None, *, flag: str = "--llm") -> ChatModel:
+    """The MLLM ``spec`` names (or ``spec`` itself when it is built), for the stages that need free
+    text (:class:`ChatModel`); any other answerer is a one-line error naming ``flag``."""
+    model = load_answerer(spec, options) if isinstance(spec, str) else spec
+    if not isinstance(model, ChatModel):
+        raise InvalidArgumentError(f"{flag} must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', spec)!r}")
+    return model
+
+
 def list_answerers() -> dict[str, str]:
     """Registered answerer names with a one-line summary each."""
     return answerers.summaries()
@@ -54,11 +70,13 @@ __all__ = [
     "Answer",
     "Answerer",
     "AnswererOptions",
+    "ChatModel",
     "EmbeddingAnswerer",
     "OfflineAnswerer",
     "OfflineAnswererConfig",
     "OptionSimilarityAnswerer",
     "list_answerers",
     "load_answerer",
+    "load_chat_model",
     "parse_answerer_spec",
 ]

@@ -117,7 +117,13 @@ def add_answerer_args(parser: argparse.ArgumentParser, default: str = "offline")
         f"openai:MODEL@http://HOST:PORT/v1 (vLLM, SGLang, a hosted API; key from $OPENAI_API_KEY) (default {default})",
     )
     group.add_argument("--prompt", metavar="NAME|FILE", help="prompt template: default, videomme, or a JSON file of fields")
-    group.add_argument("--max-side", type=int, metavar="PX", help="frames sent to a server are fitted to this side (default 768)")
+    add_model_run_args(group)
+
+
+def add_model_run_args(group: argparse._ActionsContainer) -> None:
+    """How an MLLM is asked (frame size, requests in flight, API key), for every command that asks one;
+    :func:`answerer_options_from_args` reads them."""
+    group.add_argument("--max-side", type=int, metavar="PX", help="frames sent to the model are fitted to this side (default 768)")
     group.add_argument("--concurrency", type=int, metavar="N", help="requests in flight to a server (default 8)")
     group.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the server's API key (default OPENAI_API_KEY)")
 
@@ -131,7 +137,7 @@ def answerer_options_from_args(args: argparse.Namespace):
     return AnswererOptions(
         device=getattr(args, "device", None),
         dtype=getattr(args, "dtype", None),
-        prompt=args.prompt,
+        prompt=getattr(args, "prompt", None),
         max_side=args.max_side,
         concurrency=args.concurrency,
         api_key_env=args.api_key_env,

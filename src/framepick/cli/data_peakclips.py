@@ -11,6 +11,8 @@ from framepick.cli.common import (
     add_cache_args,
     add_device_args,
     add_grid_args,
+    add_model_run_args,
+    answerer_options_from_args,
     apply_device_args,
     cache_from_args,
     finish_grid_args,
@@ -51,10 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         help="frames of each scene shown for its caption, evenly spaced (default 8)")
     parser.add_argument("--caption-tokens", type=int, default=512, metavar="N", help="longest caption reply (default 512 tokens)")
     parser.add_argument("--score-tokens", type=int, default=2048, metavar="N", help="longest score reply (default 2048 tokens)")
-    group = parser.add_argument_group("MLLM")
-    group.add_argument("--max-side", type=int, metavar="PX", help="frames sent to the model are fitted to this side (default 768)")
-    group.add_argument("--concurrency", type=int, metavar="N", help="requests in flight to a server (default 8)")
-    group.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the server's API key (default OPENAI_API_KEY)")
+    add_model_run_args(parser.add_argument_group("MLLM"))  # no --prompt: PeakClips has its own prompts
     add_device_args(parser)
     add_grid_args(parser)
     add_cache_args(parser)
@@ -64,13 +63,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import math
 
-    from framepick.answer.base import AnswererOptions
     from framepick.data.manifest import read_manifest
     from framepick.data.peakclips import label_manifest
 
     finish_grid_args(args)
     apply_device_args(args)
-    for name in ("caption_frames", "caption_tokens", "score_tokens", "max_side", "concurrency"):
+    for name in ("caption_frames", "caption_tokens", "score_tokens"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InvalidArgumentError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
@@ -82,8 +80,7 @@ def run(args: argparse.Namespace) -> int:
     report = read_manifest(args.manifest)
     if report.malformed or report.missing_videos:
         print(f"framepick: warning: {report.summary()} (only the samples are labelled and written)", file=sys.stderr)
-    options = AnswererOptions(device=args.device, dtype=args.dtype, max_side=args.max_side,
-                              concurrency=args.concurrency, api_key_env=args.api_key_env)
+    options = answerer_options_from_args(args)
     progress = progress_from_args(args)
 
     def on_error(sample_id: str, reason: str) -> None:

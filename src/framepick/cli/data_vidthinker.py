@@ -10,6 +10,7 @@ from framepick.cli.checks import check_input_file, check_outputs
 from framepick.cli.common import (
     add_cache_args,
     add_device_args,
+    add_model_run_args,
     answerer_options_from_args,
     apply_device_args,
     cache_from_args,
@@ -41,19 +42,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="OUT", help="the labelled manifest to write")
     parser.add_argument("--frames-per-clip", type=int, default=4, metavar="F",
                         help="frames sampled per 5 s clip, for its caption and the per-frame question (default 4)")
-    group = parser.add_argument_group("the model")
-    group.add_argument("--max-side", type=int, metavar="PX", help="frames are fitted to this side (default 768)")
-    group.add_argument("--concurrency", type=int, metavar="N", help="requests in flight to a server (default 8)")
-    group.add_argument("--api-key-env", metavar="NAME", help="environment variable holding the server's API key (default OPENAI_API_KEY)")
-    parser.set_defaults(prompt=None)  # the answer template is not used: VidThinker has its own prompts
+    add_model_run_args(parser.add_argument_group("the model"))  # no --prompt: VidThinker has its own prompts
     add_device_args(parser)
     add_cache_args(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from framepick.answer import load_answerer
-    from framepick.answer.base import ChatModel
+    from framepick.answer import load_chat_model
     from framepick.data.manifest import read_manifest
     from framepick.data.vidthinker import annotate_samples, write_result
 
@@ -68,9 +64,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"framepick: warning: {report.summary()}", file=sys.stderr)
     if not report.samples:
         raise InvalidArgumentError(f"--manifest {args.manifest} has no usable sample")
-    model = load_answerer(args.llm, answerer_options_from_args(args))
-    if not isinstance(model, ChatModel):
-        raise InvalidArgumentError(f"--llm must name an MLLM (hf:..., openai:...), got {args.llm!r}")
+    model = load_chat_model(args.llm, answerer_options_from_args(args), flag="--llm")
     result = annotate_samples(
         report.samples, model, cache=cache_from_args(args), frames_per_clip=args.frames_per_clip,
         progress=progress_from_args(args),

@@ -342,17 +342,14 @@ def label_manifest(
     """
     from tqdm import tqdm
 
-    from framepick.answer import load_answerer
-    from framepick.answer.base import ChatModel
+    from framepick.answer import load_chat_model
     from framepick.api import feature_cache
     from framepick.data.manifest import write_manifest
     from framepick.encode import load_encoder, resolve_auto
     from framepick.video.candidates import GridSpec
 
     start = time.perf_counter()
-    model = load_answerer(llm, options) if isinstance(llm, str) else llm
-    if not isinstance(model, ChatModel):
-        raise InvalidArgumentError(f"--llm must name an MLLM (hf:..., openai:...), got {getattr(model, 'id', llm)!r}")
+    model = load_chat_model(llm, options, flag="--llm")
     encoder_obj = load_encoder(resolve_auto(need_text=True) if encoder == "auto" else encoder)
     if not encoder_obj.has_text:
         raise InvalidArgumentError(f"encoder {encoder_obj.id!r} has no text tower; the query-scene similarity needs one")

@@ -304,8 +304,9 @@ def annotate_samples(
     from framepick.api import feature_cache
     from framepick.pipeline import open_video
 
-    if not isinstance(model, ChatModel):
-        raise InvalidArgumentError(f"VidThinker needs an MLLM (hf:..., openai:...), got {getattr(model, 'id', model)!r}")
+    from framepick.answer import load_chat_model
+
+    model = load_chat_model(model, flag="VidThinker's --llm")
     check_positive_int("--frames-per-clip", frames_per_clip)
     store = feature_cache(cache)
     asker = Asker(ChatReplies(model, None if store is None else AnswerCache(store)))
