@@ -26,8 +26,8 @@ from framepick.policies.tspo_release import TSPOReleaseAgent, release_positional
 from framepick.policies.tspo_release_io import find_release, load_release_agent  # noqa: E402
 from framepick.select import load_selector  # noqa: E402
 from policies.threads import one_thread  # noqa: E402,F401  (autouse)
+from policies import tspo_folder as tspo_folder_helpers  # noqa: E402
 from policies.tspo_reference import MultiModalAlign, clip_scores, inference_ts, positional_encoding  # noqa: E402
-from tests_support import save_tiny_model  # noqa: E402
 
 DIM = 32
 LENGTHS = (1, 2, 5, 11, 12, 13, 40, 97, 300)
@@ -36,12 +36,7 @@ TAU = 0.025
 
 
 def reference_agent(dim: int = DIM, seed: int = 0) -> MultiModalAlign:
-    torch.manual_seed(seed)
-    agent = MultiModalAlign(dim)
-    with torch.no_grad():  # nn.Linear's init is small; spread the weights so the event term matters
-        for parameter in agent.parameters():
-            parameter.mul_(3.0)
-    return agent.eval()
+    return tspo_folder_helpers.reference_agent(dim, seed)
 
 
 def raw_clip_like(length: int, seed: int, dim: int = DIM) -> tuple[np.ndarray, np.ndarray]:
@@ -69,16 +64,7 @@ def agent_file(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def tspo_folder(tmp_path_factory) -> Path:
     """What their merge_weights.py writes: a CLIP folder whose weights also hold `selector.*`."""
-    from safetensors.torch import load_file, save_file
-
-    folder = save_tiny_model("clip", tmp_path_factory.mktemp("tspo-0.4b") / "TSPO-tiny")
-    weights = load_file(str(folder / "model.safetensors"))
-    agent = reference_agent(dim=24, seed=1)  # the tiny CLIP projects to 24
-    weights.update({f"selector.{k}": v.contiguous() for k, v in agent.state_dict().items()})
-    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "architectures": ["TSPOModel"]}))
-    return folder
+    return tspo_folder_helpers.build_tspo_folder(tmp_path_factory.mktemp("tspo-0.4b") / "TSPO-tiny", seed=1)
 
 
 def test_the_positional_table_is_theirs() -> None:
