@@ -74,7 +74,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         '\'{"bolt": {"power": 2.5}}\'; part of the run\'s identity (a resumed run gives the same)',
     )
     parser.add_argument("-k", default="8,32", metavar="LIST", help="comma-separated frame budgets (default 8,32)")
-    parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto)")
+    parser.add_argument("--encoder", default="auto", help="selection encoder (see 'framepick encoders'; default auto: "
+                        "the encoder a learned method was trained on, else the best one on disk)")
     parser.add_argument(
         "--query",
         choices=("auto", "text", "image", "both"),
@@ -122,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     # argument errors before anything loads
     methods = parse_method_specs(args.methods, json_object_arg(args.method_params, "--method-params"))
     ks = parse_ks(args.k)
+    args.encoder = method_encoder(args.encoder, methods)
     modes = parse_query_modes(args.query)
     grid = grid_from_args(args)
     if args.benchmark is not None and not (args.annotations and args.videos):
@@ -190,6 +192,20 @@ def run(args: argparse.Namespace) -> int:
         notes.append(f"{len(summary.failed)} sample(s) failed (first: {summary.failed[0][0]}: {summary.failed[0][1]})")
     print(f"{summary.out_dir}: " + "; ".join(notes), file=sys.stderr)
     return 1 if summary.failed else 0
+
+
+def method_encoder(encoder: str, methods) -> str:
+    """``--encoder auto`` where a method brings its own encoder (``tspo=TSPO-0.4B``: the CLIP it was
+    trained on, ``tspo=CKPT`` of ``framepick train``: the encoder it was trained with) means that
+    encoder, as in ``framepick select``; methods that want different ones need ``--encoder``."""
+    if encoder != "auto":
+        return encoder
+    wanted = {spec.label: own for spec in methods if (own := spec.build().auto_encoder())}
+    if len(set(wanted.values())) > 1:
+        listed = ", ".join(f"{label}: {own}" for label, own in wanted.items())
+        raise InvalidArgumentError(f"--encoder auto: the methods were trained on different encoders ({listed}); "
+                                   "evaluate them in separate runs, or name one with --encoder")
+    return next(iter(wanted.values()), encoder)
 
 
 def _embed_on_ray(args: argparse.Namespace, samples: list, answerer, modes, grid, options) -> None:
