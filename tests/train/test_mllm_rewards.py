@@ -338,3 +338,22 @@ def test_a_model_answerer_is_refused_for_label_training(card_manifest, feature_c
         code = main(train_cli("videoitg", card_manifest, tmp_path / "out", feature_cache, f"openai:tiny@{server.url}"))
     err = capsys.readouterr().err
     assert code == 2 and "videoitg trains on labels" in err and len(err.strip().splitlines()) == 1
+
+
+def test_msjoe_with_reasoned_queries_and_rewards_from_a_server(card_manifest, feature_cache, tmp_path, capsys) -> None:
+    """Both MLLM stages of MSJoE in one run: one model writes the query rows, another the rewards."""
+    queries = Behaviour(reply='["a red card on a table", "a hand holding a card"]')
+    answers = Behaviour(reply="B", letter_probs=dict(PROBS), models=("answers",))
+    with FakeServer(queries) as query_server, FakeServer(answers) as answer_server:
+        args = train_cli("msjoe", card_manifest, tmp_path / "run", feature_cache, f"openai:answers@{answer_server.url}",
+                         "--query-model", f"openai:tiny@{query_server.url}", "--query-frames", "0", "--steps", "2",
+                         "--group-size", "4", "--train-k", "3", "--eval-every", "2",
+                         "--policy-params", '{"width": 8, "depth": 1}')
+        assert main(args) == 0, capsys.readouterr().err
+        out = capsys.readouterr().out
+    assert len(queries.requests) == 1 and chat_requests(answers) > 0
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["query_source"] == "reasoned" and run["rewards_from"] == "model"
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(r["reward_mean"]) for r in rows if r["split"] == "train")
+    assert "rewards from openai:answers" in out
