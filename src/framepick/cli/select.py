@@ -11,6 +11,8 @@ from pathlib import Path
 from framepick.cli.common import (
     add_cache_args,
     add_device_args,
+    add_model_run_args,
+    answerer_options_from_args,
     apply_device_args,
     add_grid_args,
     cache_from_args,
@@ -80,6 +82,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     reasoned.add_argument("--query-frames", type=int, default=8, metavar="N",
                           help="frames the query model previews, evenly spaced (default 8; 0: the question alone)")
+    # How the --clip-model or --query-model is asked (frame size, requests in flight, API key).
+    add_model_run_args(parser.add_argument_group("the MLLM of --clip-model or --query-model"))
     own = parser.add_argument_group("your own embeddings (instead of VIDEO)")
     own.add_argument("--features", metavar="FRAMES.npy", help="[T,D] frame embeddings, one row per candidate")
     own.add_argument("--query-features", metavar="QUERY.npy", help="[D] or [Q,D] query embedding, in the frames' space")
@@ -192,7 +196,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _select_with_clip_model(args: argparse.Namespace, method: str | None, params: dict):
-    from framepick.answer.base import AnswererOptions
     from framepick.clip_model import select_with_clip_model
 
     if method not in (None, "kframes") or params.get("dedup") not in (None, False):
@@ -205,13 +208,12 @@ def _select_with_clip_model(args: argparse.Namespace, method: str | None, params
         args.video, args.question, args.k, clip_model=args.clip_model, shown=args.clip_frames,
         encoder=args.encoder, candidates=args.candidates, fps=args.fps, max_candidates=args.max_candidates,
         keyframes_only=args.keyframes, method_params=params,
-        options=AnswererOptions(device=args.device, dtype=args.dtype), cache=cache_from_args(args),
+        options=answerer_options_from_args(args), cache=cache_from_args(args),
         allow_damaged=args.allow_damaged, progress=progress_from_args(args),
     )
 
 
 def _select_with_query_model(args: argparse.Namespace, method: str | None, params: dict):
-    from framepick.answer.base import AnswererOptions
     from framepick.reasoned_queries import select_with_reasoned_queries
 
     if method is None:
@@ -225,7 +227,7 @@ def _select_with_query_model(args: argparse.Namespace, method: str | None, param
         method=method, method_params=params,
         preview=args.query_frames, encoder=args.encoder, candidates=args.candidates, fps=args.fps,
         max_candidates=args.max_candidates, keyframes_only=args.keyframes, seed=args.seed,
-        answerer_options=AnswererOptions(device=args.device, dtype=args.dtype), cache=cache_from_args(args),
+        answerer_options=answerer_options_from_args(args), cache=cache_from_args(args),
         allow_damaged=args.allow_damaged, progress=progress_from_args(args),
     )
 
