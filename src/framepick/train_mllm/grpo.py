@@ -30,7 +30,7 @@ from framepick.train_mllm.model_io import Policy, save_policy
 from framepick.train_mllm.requirements import require_trl
 from framepick.train_mllm.reward import ClipReward
 from framepick.train_mllm.run_config import GrpoSettings, RunSettings, StagingFolder, losses, settings_dict, write_record
-from framepick.train_mllm.sft import StageResult, quiet_unless_progress, record, trainer_args
+from framepick.train_mllm.sft import StageResult, record, train_quietly, trainer_args
 from framepick.train_mllm.sft_data import key_clip_instruction
 from framepick.train_mllm.shown_video import ShownVideo, dataset_with_images
 from framepick.train_mllm.video_frames import SampleFrames, query_text
@@ -88,7 +88,7 @@ def run_grpo(
         trainer = trl.GRPOTrainer(
             model=policy.model, reward_funcs=reward, args=args, train_dataset=dataset, processing_class=policy.processor,
         )
-        quiet_unless_progress(trainer, settings).train()
+        train_quietly(trainer, settings)
         save_policy(policy, trainer.model, folder.path)
         history = list(trainer.state.log_history)
         stats = reward.stats

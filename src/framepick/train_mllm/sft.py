@@ -40,6 +40,13 @@ class StageResult:
 
 def trainer_args(config_class: Any, settings: RunSettings, folder: StagingFolder, device: Any, **fields: Any) -> Any:
     """TRL's config for either trainer: our steps and batches, logging every step, no checkpoints."""
+    import dataclasses
+
+    # transformers 5 renamed gradient_checkpointing (the old name still works, with a FutureWarning
+    # that library code must not print); older releases know only the old name.
+    names = {field.name for field in dataclasses.fields(config_class)}
+    checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    fields[checkpointing] = settings.gradient_checkpointing
     return config_class(
         output_dir=str(folder.trainer_dir),
         max_steps=settings.steps,
@@ -53,7 +60,6 @@ def trainer_args(config_class: Any, settings: RunSettings, folder: StagingFolder
         use_cpu=str(device).startswith("cpu"),
         disable_tqdm=not settings.progress,
         dataloader_num_workers=0,
-        gradient_checkpointing=settings.gradient_checkpointing,
         **fields,
     )
 
@@ -65,6 +71,17 @@ def quiet_unless_progress(trainer: Any, settings: RunSettings) -> Any:
 
         trainer.remove_callback(PrinterCallback)
     return trainer
+
+
+def train_quietly(trainer: Any, settings: RunSettings) -> None:
+    """``trainer.train()`` without the deprecation notices TRL 1.16 triggers inside transformers 5
+    (``is_gradient_checkpointing``): not actionable for a framepick user, and library code must not
+    print them."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning, message=r".*deprecated and will be removed in v6")
+        quiet_unless_progress(trainer, settings).train()
 
 
 def run_sft(
@@ -93,8 +110,7 @@ def run_sft(
     with StagingFolder(out) as folder:
         args = trainer_args(trl.SFTConfig, settings, folder, device, max_length=None, remove_unused_columns=False)
         trainer = trl.SFTTrainer(model=policy.model, args=args, train_dataset=dataset, processing_class=policy.processor)
-        quiet_unless_progress(trainer, settings)
-        trainer.train()
+        train_quietly(trainer, settings)
         save_policy(policy, trainer.model, folder.path)
         history = list(trainer.state.log_history)
         result = StageResult(
