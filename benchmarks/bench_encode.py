@@ -156,7 +156,7 @@ def main() -> None:
     overhead, overheads = round_ratio(times, "api", "bare")
     shard_gain, shard_gains = round_ratio(times, "bare", "shards")
     share, _ = round_ratio(times, "squash", "api")
-    print(f"api speed-up over torch: {speedup:.1f}x (target >= 5x)   per round {' '.join(f'{r:.1f}' for r in speedups)}")
+    print(f"api speed-up over torch: {speedup:.2f}x (target >= 5x)   per round {' '.join(f'{r:.2f}' for r in speedups)}")
     print(f"api / bare ONNX Runtime: {overhead:.2f} (target <= 1.3)   per round {' '.join(f'{r:.2f}' for r in overheads)}")
     print(f"shards vs one intra-op run: {shard_gain:.2f}x   per round {' '.join(f'{r:.2f}' for r in shard_gains)}")
     print(f"squash share of api time: {100 * share:.1f} %")
