@@ -252,21 +252,21 @@ def test_cli_errors_are_one_line(segment_video, tmp_path, capsys) -> None:
 
 
 def test_key_clips_go_onto_any_candidate_grid() -> None:
-    from framepick.data.peakclips import key_clips_on
+    from framepick.data.key_clips import key_clips_on, read_key_clips
     from framepick.errors import InvalidArgumentError
     from framepick.types import Candidates
 
     grid = Candidates(np.arange(10) * 3, np.arange(10) * 1.0)  # one candidate a second, 0-9 s
-    clips = key_clips_on(grid, [
+    clips = key_clips_on(grid, read_key_clips({"key_clips": [
         {"start_seconds": 2.0, "end_seconds": 5.0, "priority": "P1", "score": 5.2, "reason": "red"},
         {"start_seconds": 7.2, "end_seconds": 7.6, "priority": "P2", "score": 4.4, "reason": "between two"},
-    ])
+    ]}))
     assert [(c.start_index, c.end_index, c.priority) for c in clips] == [(2, 4, "P1"), (7, 7, "P2")]
     assert clips[0].reason == "red" and clips[0].start_seconds == 2.0
     for bad in ([{"start_seconds": 3, "end_seconds": 1, "priority": "P1"}], [{"start_seconds": 1, "priority": "P1"}],
                 [{"start_seconds": 1, "end_seconds": 2, "priority": "P3"}], ["x"]):
         with pytest.raises(InvalidArgumentError, match="key clip 1"):
-            key_clips_on(grid, bad)
+            key_clips_on(grid, read_key_clips({"key_clips": bad}))
 
 
 def test_eval_with_oracle_clips_samples_kframes_from_the_labels(segment_video, tmp_path, cache, capsys) -> None:

@@ -8,10 +8,9 @@ import pytest
 from framepick.clip_model import clips_on_candidates
 from framepick.errors import InvalidArgumentError
 from framepick.select.clips_io import parse_clips_text
+from framepick.data.key_clips import KeyClip, read_key_clips
 from framepick.train_mllm.targets import (
-    KeyClip,
     clips_on_shown,
-    read_key_clips,
     render_reply,
     shown_span,
 )

@@ -377,35 +377,3 @@ def label_manifest(
     write_manifest(out_manifest, rows)
     report.seconds = time.perf_counter() - start
     return report
-
-
-def key_clips_on(candidates: Any, key_clips: Sequence[Any]) -> tuple[Any, ...]:
-    """A row's ``extra["key_clips"]`` (seconds) as :class:`~framepick.types.Clip` s over
-    ``candidates`` (a :class:`~framepick.types.Candidates` with timestamps): what K-frames'
-    sampling takes (``select_prepared(..., clips=...)``), on any grid.
-
-    A clip ``[start, end)`` covers the candidates whose time is in it; one that holds no candidate
-    (shorter than the grid's spacing) gets the candidate nearest its middle. A malformed entry is
-    an :class:`~framepick.errors.InvalidArgumentError` naming it.
-    """
-    from framepick.types import Clip
-
-    times = np.asarray(candidates.timestamps, dtype=np.float64)
-    if times.size == 0:
-        raise InvalidArgumentError("there are no candidates to put key clips on")
-    clips = []
-    for number, entry in enumerate(key_clips, 1):
-        try:
-            start, end = float(entry["start_seconds"]), float(entry["end_seconds"])
-            priority = entry["priority"]
-            score, reason = entry.get("score"), entry.get("reason")
-        except (TypeError, KeyError, ValueError, AttributeError):
-            raise InvalidArgumentError(f"key clip {number} is not an object with start_seconds, end_seconds and priority") from None
-        if not (np.isfinite(start) and np.isfinite(end) and start <= end) or priority not in ("P1", "P2"):
-            raise InvalidArgumentError(f"key clip {number}: [{start}, {end}] {priority!r} is not a P1/P2 clip in time order")
-        inside = np.flatnonzero((times >= start) & (times < end))
-        if inside.size == 0:
-            inside = np.array([int(np.argmin(np.abs(times - (start + end) / 2.0)))])
-        clips.append(Clip(int(inside[0]), int(inside[-1]), priority,
-                          None if score is None else float(score), None if reason is None else str(reason), start, end))
-    return tuple(clips)

@@ -146,13 +146,10 @@ class SelectionAids:
 
 def _labelled_clips(sample: Sample, prepared: PreparedVideo) -> tuple[Clip, ...]:
     """The sample's PeakClips key clips on the prepared candidates; () when it has none (or they are malformed)."""
-    from framepick.data.peakclips import key_clips_on
+    from framepick.data.key_clips import key_clips_on, read_key_clips
 
-    labels = sample.extra.get("key_clips")
-    if not isinstance(labels, list) or not labels:
-        return ()
     try:
-        return key_clips_on(prepared.candidates, labels)
+        return key_clips_on(prepared.candidates, read_key_clips(sample.extra))
     except InvalidArgumentError as exc:
         logger.warning("sample %s: its key_clips are unusable (%s); kframes' similarity clips used", sample.id, exc)
         return ()

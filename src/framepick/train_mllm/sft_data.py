@@ -37,11 +37,11 @@ import numpy as np
 
 from framepick.answer.prompt import TextPart
 from framepick.clip_model import prompt_parts
+from framepick.data.key_clips import read_key_clips
 from framepick.errors import InvalidArgumentError
 from framepick.train_mllm.targets import (
     clip_line,
     clips_on_shown,
-    read_key_clips,
     read_scenes,
     relevance_tag,
     render_reply,

@@ -17,27 +17,13 @@ with a space. The paper's clips are disjoint scenes; over a coarser frame grid t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from framepick.data.key_clips import KeyClip, finite_number
 from framepick.errors import InvalidArgumentError
-
-PRIORITIES = ("P1", "P2")
-
-
-@dataclass(frozen=True)
-class KeyClip:
-    """One PeakClips target (the data contract's ``extra.key_clips`` entry), in seconds."""
-
-    start_seconds: float
-    end_seconds: float
-    priority: str
-    reason: str = ""
-    score: float | None = None
-
 
 @dataclass(frozen=True)
 class ShownClip:
@@ -47,43 +33,6 @@ class ShownClip:
     end: int
     priority: str
     reason: str = ""
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidArgumentError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def read_key_clips(extra: Mapping[str, Any]) -> tuple[KeyClip, ...]:
-    """``extra["key_clips"]`` as :class:`KeyClip` s in time order; an error naming the bad entry.
-
-    Absent gives ``()``. Each entry: ``start_seconds`` <= ``end_seconds``, ``priority`` P1 or P2,
-    optional ``reason`` (text) and ``score``.
-    """
-    raw = extra.get("key_clips")
-    if raw is None:
-        return ()
-    if not isinstance(raw, list):
-        raise InvalidArgumentError(f"extra.key_clips must be a list, got {type(raw).__name__}")
-    clips = []
-    for number, entry in enumerate(raw, start=1):
-        if not isinstance(entry, Mapping):
-            raise InvalidArgumentError(f"key clip {number} must be an object, got {type(entry).__name__}")
-        start = _number(entry.get("start_seconds"), f"key clip {number} start_seconds")
-        end = _number(entry.get("end_seconds"), f"key clip {number} end_seconds")
-        if end < start or start < 0:
-            raise InvalidArgumentError(f"key clip {number} [{start}, {end}] is not a span of seconds")
-        priority = str(entry.get("priority", "")).strip().upper()
-        if priority not in PRIORITIES:
-            raise InvalidArgumentError(f"key clip {number}: priority must be P1 or P2, got {entry.get('priority')!r}")
-        reason = entry.get("reason") or ""
-        if not isinstance(reason, str):
-            raise InvalidArgumentError(f"key clip {number}: reason must be text, got {reason!r}")
-        score = entry.get("score")
-        clips.append(KeyClip(start, end, priority, " ".join(reason.split()),
-                             None if score is None else _number(score, f"key clip {number} score")))
-    return tuple(sorted(clips, key=lambda c: (c.start_seconds, c.end_seconds)))
 
 
 @dataclass(frozen=True)
@@ -110,8 +59,8 @@ def read_scenes(extra: Mapping[str, Any]) -> tuple[LabelledScene, ...]:
     for number, entry in enumerate(raw, start=1):
         if not isinstance(entry, Mapping):
             raise InvalidArgumentError(f"peakclips scene {number} must be an object")
-        start = _number(entry.get("start_seconds"), f"peakclips scene {number} start_seconds")
-        end = _number(entry.get("end_seconds"), f"peakclips scene {number} end_seconds")
+        start = finite_number(entry.get("start_seconds"), f"peakclips scene {number} start_seconds")
+        end = finite_number(entry.get("end_seconds"), f"peakclips scene {number} end_seconds")
         if end < start:
             raise InvalidArgumentError(f"peakclips scene {number} [{start}, {end}] is not a span of seconds")
         caption = entry.get("caption")
