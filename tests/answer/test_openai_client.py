@@ -110,6 +110,20 @@ def test_spec_parsing_and_options(monkeypatch) -> None:
     assert parse_openai_argument("gpt-4o") == ("gpt-4o", "http://env:1/v1")
     answerer = load_answerer("openai:m@http://127.0.0.1:9/v1", AnswererOptions(concurrency=3, max_side=256, prompt="videomme"))
     assert answerer.max_concurrency == 3 and answerer.config.max_side == 256
-    assert answerer.id.startswith("openai:m:videomme@")
+    assert answerer.id.startswith("openai:m:max256:videomme@")
     with pytest.raises(InvalidArgumentError, match="needs a model"):
         load_answerer("openai")
+
+
+def test_the_frame_size_is_part_of_the_id_so_cached_answers_never_cross_sizes() -> None:
+    """Frames fitted to another side are other pixels: the answer cache (keyed by the id) must not
+    hand an answer made at 384 px to a run at 768 px. The default size stays out of the id, so ids
+    (and caches, run folders) made before it was part of it still match."""
+    url = "http://127.0.0.1:9/v1"
+    default = load_answerer(f"openai:m@{url}")
+    assert default.id == f"openai:m:{default.template.id}"
+    assert load_answerer(f"openai:m@{url}", AnswererOptions(max_side=768)).id == default.id
+    small = load_answerer(f"openai:m@{url}", AnswererOptions(max_side=384))
+    assert small.id == f"openai:m:max384:{default.template.id}" and small.id != default.id
+    # ... and still not the URL: the same model behind another port answers the same.
+    assert load_answerer("openai:m@http://127.0.0.1:10/v1", AnswererOptions(max_side=384)).id == small.id

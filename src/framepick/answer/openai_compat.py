@@ -109,9 +109,13 @@ class OpenAIAnswerer(ChatModel):
         self._logprobs = True  # until the server rejects them
         self._reached = False  # whether any request got through: a first refusal is a wrong URL
         self._lock = threading.Lock()
-        # The model's name and the words, not the URL: the same model behind another port or
-        # host answers the same, and an evaluation resumed against it must keep its records.
-        self.id = f"openai:{config.model}:{self.template.id}"
+        # The model's name, the frame size and the words, not the URL: the same model behind
+        # another port or host answers the same, and an evaluation resumed against it must keep
+        # its records. Frames of another size are other pixels, so another --max-side is another
+        # id (and other cache entries); the default size is left out of the id, which keeps the
+        # ids, caches and run folders made before the size was part of it.
+        size = "" if config.max_side == DEFAULT_MAX_SIDE else f":max{config.max_side}"
+        self.id = f"openai:{config.model}{size}:{self.template.id}"
 
     # -- the Answerer interface ------------------------------------------------------------
 
