@@ -341,3 +341,46 @@ def test_eval_with_a_query_model_says_where_each_records_rows_came_from(manifest
     plain = [json.loads(line) for line in (tmp_path / "plain" / "records.jsonl").read_text().splitlines()]
     assert all("query_source" not in r for r in plain)
     assert "query_model" not in json.loads((tmp_path / "plain" / "config.json").read_text())
+
+
+def test_a_cached_reply_decodes_no_preview_and_a_preview_that_fails_is_a_said_fallback(
+    segment_video, tmp_path, monkeypatch
+) -> None:
+    from framepick import pipeline, reasoned_queries
+    from framepick.answer.base import ChatModel
+    from framepick.answer.cache import AnswerCache
+    from framepick.encode import load_encoder
+    from framepick.encode.cache import FeatureCache
+    from framepick.errors import VideoError
+    from framepick.video.candidates import GridSpec
+
+    class Writer(ChatModel):
+        id = "writer"
+
+        def answer(self, frames, timestamps, question, options):
+            raise AssertionError("asked for text only")
+
+        def generate(self, parts, max_tokens):
+            return WELL_FORMED
+
+    prepared = pipeline.prepare_video(segment_video, GridSpec(count=16), [load_encoder("hist")])
+    decodes: list[int] = []
+    real = reasoned_queries._preview_frames
+
+    def counting(prepared, indices):
+        decodes.append(len(indices))
+        return real(prepared, indices)
+
+    monkeypatch.setattr(reasoned_queries, "_preview_frames", counting)
+    reasoner = QueryReasoner(Writer(), preview=3, cache=AnswerCache(FeatureCache(tmp_path)))
+    first = reasoner.rows(QUESTION, ["red", "blue"], prepared)
+    again = reasoner.rows(QUESTION, ["red", "blue"], prepared)
+    assert first.source == again.source == "reasoned" and again.cached and not first.cached
+    assert decodes == [3] and first.previewed == again.previewed == 3  # the hit decoded nothing
+
+    def broken(prepared, indices):
+        raise VideoError("the file went away")
+
+    monkeypatch.setattr(reasoned_queries, "_preview_frames", broken)
+    lost = reasoner.rows("Another question?", ["red", "blue"], prepared)
+    assert lost.source == "options" and "the file went away" in lost.fallback

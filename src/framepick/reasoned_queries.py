@@ -197,25 +197,34 @@ class QueryReasoner:
                 "query_frames": self.preview}
 
     def rows(self, question: str, options: Sequence[str] = (), prepared: PreparedVideo | None = None) -> QueryRows:
-        """The query rows for ``question``: the model's queries, or the option texts and the reason."""
+        """The query rows for ``question``: the model's queries, or the option texts and the reason.
+
+        The preview frames are decoded only when the reply is not cached; the cache names them by
+        the candidates asked for."""
         self.asked += 1
-        frames = timestamps = indices = None
-        video_hash = ""
-        if prepared is not None and self.preview:
-            frames, timestamps, indices = _preview_frames(prepared, self.preview)
-            video_hash = prepared.index.info.content_hash
         texts = tuple(str(o) for o in options)
-        previewed = 0 if frames is None else int(len(frames))
+        video_hash, wanted = "", np.zeros(0, dtype=np.int64)
+        if prepared is not None and self.preview:
+            video_hash = prepared.index.info.content_hash
+            wanted = prepared.candidates.take(preview_positions(prepared.num_candidates, self.preview)).indices
+        shown = [len(wanted)]
+
+        def parts() -> list[Part]:
+            if prepared is None or not len(wanted):
+                return prompt_parts(question, texts)
+            frames, timestamps = _preview_frames(prepared, wanted)
+            shown[0] = len(frames)
+            return prompt_parts(question, texts, frames, timestamps)
+
         reason = None
         reply = None
         cached = False
         try:
             reply, cached = self.replies.ask(
-                PROMPT_VERSION, lambda: prompt_parts(question, texts, frames, timestamps), MAX_REPLY_TOKENS,
-                video_hash=video_hash, indices=[] if indices is None else indices.tolist(), text=question.strip(),
-                options=texts,
+                PROMPT_VERSION, parts, MAX_REPLY_TOKENS, video_hash=video_hash, indices=wanted.tolist(),
+                text=question.strip(), options=texts,
             )
-        except FramepickError as exc:  # a server error: the fallback, said in the output
+        except FramepickError as exc:  # a server error, or preview frames that would not decode: said
             reason = f"the query model failed: {exc}"
         if reason is None:
             try:
@@ -223,9 +232,9 @@ class QueryReasoner:
             except InvalidArgumentError as exc:
                 reason = f"the query model's reply has no usable queries ({exc})"
             else:
-                return QueryRows(queries, "reasoned", None, reply, cached, previewed)
+                return QueryRows(queries, "reasoned", None, reply, cached, shown[0])
         self.fallbacks += 1
-        return QueryRows(option_texts(question, texts), "options", reason, reply, cached, previewed)
+        return QueryRows(option_texts(question, texts), "options", reason, reply, cached, shown[0])
 
     @staticmethod
     def embed(encoder: Encoder, rows: QueryRows, question: str, options: Sequence[str]) -> np.ndarray:
@@ -239,15 +248,14 @@ class QueryReasoner:
         return np.asarray(encoder.encode_text(list(rows.texts)), dtype=np.float32)
 
 
-def _preview_frames(prepared: PreparedVideo, preview: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frames, seconds, frame indices) of the preview: evenly spaced candidates, those that decode."""
+def _preview_frames(prepared: PreparedVideo, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(frames, seconds) of the preview candidates at source ``indices``: those that decode."""
     from framepick.video.decode import VideoDecoder
 
-    positions = preview_positions(prepared.num_candidates, preview)
     with VideoDecoder(prepared.index.info.path, index=prepared.index) as decoder:
-        decoded = decoder.get_frames(prepared.candidates.take(positions))
+        decoded = decoder.get_frames(indices)
     kept = np.searchsorted(prepared.indices, decoded.indices)
-    return decoded.frames, np.asarray(prepared.timestamps)[kept], np.asarray(decoded.indices, dtype=np.int64)
+    return decoded.frames, np.asarray(prepared.timestamps)[kept]
 
 
 def select_with_reasoned_queries(
