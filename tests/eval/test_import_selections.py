@@ -305,3 +305,23 @@ def test_import_beside_eval_in_one_report(segment_video, tmp_path, capsys, eval_
     order = ["uniform", "tspo-published"] if eval_first else ["tspo-published", "uniform"]
     assert config["methods"] == order and config["encoder_id"] and "imported_only" not in config  # eval's identity
     assert json.loads((run / "imports.json").read_text())[0]["method"] == "tspo-published"
+
+
+def test_an_import_appends_so_an_eval_writing_into_the_run_loses_nothing(segment_video, tmp_path) -> None:
+    """An eval still running in the folder holds records.jsonl open for appending: an import that
+    swapped in a new file would leave it writing into the old one, and its records would be lost."""
+    from framepick.eval import records as rec
+
+    manifest = _segment_manifest(tmp_path, segment_video)
+    run = tmp_path / "run"
+    first = _write(tmp_path / "a.json", [{"video_name": "segments.mp4", "question": RED_Q, "frame_idx": [100.0]}])
+    assert _import([str(first), "--format", "tspo", "--manifest", str(manifest), "--out", str(run)], tmp_path) == 0
+    with rec.JsonlAppender(run / rec.RECORDS_FILE) as running_eval:
+        second = _write(tmp_path / "b.json", [{"video_name": "segments.mp4", "question": BLUE_Q, "frame_idx": [300.0]}])
+        assert _import([str(second), "--format", "tspo", "--manifest", str(manifest), "--out", str(run),
+                        "--name", "second"], tmp_path) == 0
+        running_eval.append({"sample_id": "from-the-eval", "method": "uniform", "k": 1, "query": "text"})
+    rows = [json.loads(line) for line in (run / rec.RECORDS_FILE).read_text().splitlines()]
+    assert [(r["sample_id"], r["method"]) for r in rows] == [
+        ("q1", "tspo-published"), ("q2", "second"), ("from-the-eval", "uniform"),
+    ]

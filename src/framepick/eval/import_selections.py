@@ -439,10 +439,10 @@ def _write(
     import json
 
     from framepick import __version__
-    from framepick.export import write_json, write_text
+    from framepick.export import write_json
 
-    lines = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in new_records)
     if old_config is None:
+        lines = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n" for r in new_records)
         config = {
             "manifest": str(manifest),
             "benchmark": None,
@@ -460,12 +460,15 @@ def _write(
     config["methods"] = list(dict.fromkeys([*(config.get("methods") or []), provenance["method"]]))
     config["ks"] = list(dict.fromkeys([*(config.get("ks") or []), *ks]))
     config["queries"] = list(dict.fromkeys([*(config.get("queries") or []), QUERY]))
-    records_path = out / rec.RECORDS_FILE
-    old = records_path.read_text(encoding="utf-8") if records_path.is_file() else ""
-    # Records first: a run whose config does not yet list a method still shows its records.
-    write_text(records_path, old + lines)
-    write_json(out / rec.CONFIG_FILE, config)
+    # Appended, as eval appends (its torn last line was cut when the run was read): a file swapped
+    # in whole would leave an eval still writing into this folder writing into the old one, lost.
+    # Records first, then the provenance, then the config: a kill between them leaves a run whose
+    # rerun skips the records already there and is not mistaken for framepick's own method.
+    with rec.JsonlAppender(out / rec.RECORDS_FILE) as records:
+        for record in new_records:
+            records.append(record)
     write_json(out / IMPORTS_FILE, [*_read_imports(out), provenance])
+    write_json(out / rec.CONFIG_FILE, config)
 
 
 def _write_new_run(out: Path, files: dict[str, str]) -> None:
