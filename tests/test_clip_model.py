@@ -121,6 +121,9 @@ def test_eval_with_a_clip_model_asks_once_per_question_and_records_the_source(tw
         capsys.readouterr()
         again = len(server.behaviour.requests)
     assert asked == 2 and again == 2, (asked, again)  # one request per question, not per method or k
+    # The question as train kframes-mllm teaches the model to read it: with its lettered options.
+    content = server.behaviour.requests[0]["messages"][0]["content"]
+    assert content[-1]["text"].endswith("Question: (eval) When is the screen red?\nA. red\nB. blue")
     assert "clip model: 2 of 2 question(s) given its clips" in err
     records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     kframes = [r for r in records if r["method"] == "kframes"]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ from framepick.answer.prompt import ImagePart, Part, TextPart
 from framepick.api import feature_cache, select_prepared
 from framepick.errors import FramepickError, InvalidArgumentError
 from framepick.select.clips_io import parse_clips_text
-from framepick.types import Clip, Query, Selection
+from framepick.types import Clip, Query, Selection, question_with_options
 
 if TYPE_CHECKING:
     from framepick.pipeline import PreparedVideo
@@ -227,6 +227,7 @@ def select_with_clip_model(
     k: int,
     *,
     clip_model: str | ChatModel,
+    choices: Sequence[str] = (),
     shown: int = DEFAULT_SHOWN,
     encoder: str = "auto",
     candidates: int | None = 256,
@@ -260,7 +261,8 @@ def select_with_clip_model(
                     keyframes_only=keyframes_only)
     prepared = pipeline.prepare_video(video, grid, [encoder_obj], scenes=True, cache=feature_cache(cache),
                                       allow_damaged=allow_damaged, progress=progress)
-    prediction, decode_seconds, model_seconds = predictor.predict(prepared, question)
+    # The question as the clip model is trained to read it: with its lettered options, if any.
+    prediction, decode_seconds, model_seconds = predictor.predict(prepared, question_with_options(question, choices))
     selection = select_prepared(
         prepared, k, method=selector, encoder=encoder_obj, query=Query(text=question.strip()),
         clips=prediction.clips or None,

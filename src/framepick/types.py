@@ -541,6 +541,15 @@ def option_letter(position: int) -> str:
     return chr(ord("A") + position)
 
 
+def question_with_options(question: str, options: Sequence[str] = ()) -> str:
+    """The question and its lettered options, one per line (``A. ...``): how K-frames' PeakClips
+    conversations write a question (paper 000, Fig. 10), so its clip model reads the same text in
+    training (``train kframes-mllm``), labelling (``data peakclips``) and inference (``--clip-model``)."""
+    lines = [question.strip()]
+    lines += [f"{option_letter(i)}. {str(option).strip()}" for i, option in enumerate(options)]
+    return "\n".join(lines)
+
+
 def option_position(letter: str) -> int | None:
     """"A" -> 0, "b" -> 1, "(C)" -> 2; None when it is not a single letter."""
     cleaned = str(letter).strip().strip("().:").strip().upper()

@@ -205,7 +205,7 @@ def _select_with_clip_model(args: argparse.Namespace, method: str | None, params
     if args.clip_frames < 1:
         raise InvalidArgumentError(f"--clip-frames must be a positive integer, got {args.clip_frames}")
     return select_with_clip_model(
-        args.video, args.question, args.k, clip_model=args.clip_model, shown=args.clip_frames,
+        args.video, args.question, args.k, clip_model=args.clip_model, choices=args.option, shown=args.clip_frames,
         encoder=args.encoder, candidates=args.candidates, fps=args.fps, max_candidates=args.max_candidates,
         keyframes_only=args.keyframes, method_params=params,
         options=answerer_options_from_args(args), cache=cache_from_args(args),

@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from framepick.types import Sample, option_letter
+from framepick.types import Sample, option_letter, question_with_options
 
 CAPTION_PROMPT = """\
 You are a professional Video Content Analyst. Your primary task is to meticulously analyze a video \
@@ -156,9 +156,7 @@ def caption_prompt(scene_id: int, start_seconds: float, end_seconds: float) -> s
 
 def question_text(sample: Sample) -> str:
     """The question with its lettered options, one per line (the paper's Fig. 10 layout)."""
-    lines = [sample.question.strip()]
-    lines += [f"{option_letter(i)}. {option.strip()}" for i, option in enumerate(sample.options)]
-    return "\n".join(lines)
+    return question_with_options(sample.question, sample.options)
 
 
 def answer_text(sample: Sample) -> str:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from framepick.errors import InvalidArgumentError
-from framepick.types import Clip, Query, Sample
+from framepick.types import Clip, Query, Sample, question_with_options
 
 if TYPE_CHECKING:
     from framepick.clip_model import ClipPrediction, ClipPredictor
@@ -136,7 +136,9 @@ class SelectionAids:
             aid.params["clip_source"] = "labels" if self._labelled else "similarity"
         elif self.clip_predictor is not None and self._query.text:
             if self._predicted is None:
-                self._predicted, decode, model = self.clip_predictor.predict(self._prepared, self._query.text)
+                # The question as the clip model was trained to read it: with its lettered options.
+                text = question_with_options(self._query.text, self._query.options)
+                self._predicted, decode, model = self.clip_predictor.predict(self._prepared, text)
                 if self._predicted.fallback:
                     logger.warning("sample %s: %s; similarity clips used", self._sample.id, self._predicted.fallback)
                 aid.seconds.update(decode=decode, select=model)  # charged once, to the first record

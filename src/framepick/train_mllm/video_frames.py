@@ -16,7 +16,7 @@ import numpy as np
 
 from framepick.clip_model import shown_positions
 from framepick.encode.cache import FeatureCache
-from framepick.types import Sample, option_letter
+from framepick.types import Sample, question_with_options
 from framepick.validation import check_int
 
 
@@ -48,11 +48,8 @@ class SampleFrames:
 
 
 def query_text(sample: Sample) -> str:
-    """What the clip model is asked about: the question and, when it has them, its lettered options
-    (as PeakClips' conversations write them, paper Fig. 10)."""
-    lines = [sample.question.strip()]
-    lines += [f"{option_letter(i)}. {option}" for i, option in enumerate(sample.options)]
-    return "\n".join(lines)
+    """What the clip model is asked about: :func:`framepick.types.question_with_options`, as at inference."""
+    return question_with_options(sample.question, sample.options)
 
 
 def short_side_for(width: int, height: int, max_side: int) -> int | None:
