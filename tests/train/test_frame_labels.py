@@ -50,3 +50,14 @@ def test_nearest_label_onto_a_denser_and_a_sparser_grid() -> None:
     assert dense.tolist() == [0, 0, 1, 1, 0, 1, 0, 1, 1]
     assert labels_on_candidates(frame_labels, np.array([2.0])).tolist() == [1]
     assert labels_on_candidates(None, np.array([1.0])) is None
+
+
+def test_malformed_frame_labels_are_one_line_errors_not_shape_errors_later() -> None:
+    import pytest
+
+    from framepick.errors import InvalidArgumentError
+
+    for bad in ({"timestamps": [1.0], "labels": [[0, 1]]}, {"timestamps": [1.0, 0.5], "labels": [0, 1]},
+                {"timestamps": [1.0], "labels": [2]}, {"timestamps": [], "labels": []}, ["x"]):
+        with pytest.raises(InvalidArgumentError, match="frame_labels"):
+            labels_on_candidates(bad, np.array([0.0, 1.0]))

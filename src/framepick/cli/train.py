@@ -171,13 +171,12 @@ def _query_reasoner(args: argparse.Namespace):
     """The --query-model's reasoner, for a method whose policy reads query rows; None without one."""
     if not args.query_model:
         return None
-    from framepick.answer import AnswererOptions
     from framepick.policies import policy_class
     from framepick.reasoned_queries import QueryReasoner
 
     if not policy_class(args.method).uses_options:
         raise InvalidArgumentError(f"--query-model writes the query rows msjoe reads; {args.method} reads none")
-    return QueryReasoner.load(args.query_model, AnswererOptions(device=args.device, dtype=args.dtype),
+    return QueryReasoner.load(args.query_model, answerer_options_from_args(args),
                               preview=args.query_frames, cache=cache_from_args(args))
 
 

@@ -73,7 +73,6 @@ IDENTITY_KEYS = (
 )
 """What a resumed run must share with the folder: records made otherwise would not be comparable
 (a kframes record with another clip model, an msjoe one with other query rows)."""
-"""config.json fields that must match to resume into a run folder."""
 
 DURATION_BUCKETS = ((120.0, "0-2m"), (600.0, "2-10m"), (1800.0, "10-30m"), (3600.0, "30-60m"))
 """Upper bounds (seconds, exclusive) of the buckets given to samples that bring none; longer: '60m+'."""

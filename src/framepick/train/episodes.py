@@ -212,7 +212,7 @@ def labels_on_candidates(frame_labels: object, timestamps: np.ndarray) -> np.nda
         raise InvalidArgumentError("extra.frame_labels' timestamps and labels must be numbers") from None
     if times_array.ndim != 1 or not np.isfinite(times_array).all() or np.any(np.diff(times_array) < 0):
         raise InvalidArgumentError("extra.frame_labels' timestamps must be finite seconds in time order")
-    if not np.isin(labels_array, (0.0, 1.0)).all():
+    if labels_array.ndim != 1 or not np.isin(labels_array, (0.0, 1.0)).all():
         raise InvalidArgumentError("extra.frame_labels' labels must be 0 or 1")
     timestamps = np.asarray(timestamps, dtype=np.float64)
     right = np.clip(np.searchsorted(times_array, timestamps), 0, times_array.size - 1)
