@@ -305,3 +305,30 @@ def test_an_unreadable_video_is_a_counted_failure(segment_video, tmp_path, cache
     broken_row, fine_row = _rows(tmp_path / "out.jsonl")
     assert broken_row["extra"]["peakclips_error"] and "key_clips" not in broken_row["extra"]
     assert fine_row["extra"]["key_clips"] and "labelled 1 of 2" in captured.out and "sample broken failed" in captured.err
+
+
+def test_a_library_error_from_the_model_costs_its_sample_only(segment_video, tmp_path) -> None:
+    """A local model's RuntimeError (CUDA out of memory, a processor failure) is a counted sample
+    error in one line; the run goes on and every row is written."""
+    from framepick.answer.base import ChatModel
+    from framepick.data.manifest import read_manifest
+    from framepick.data.peakclips import label_manifest
+    from framepick.video.candidates import GridSpec
+
+    class OutOfMemory(ChatModel):
+        id = "oom"
+
+        def answer(self, frames, timestamps, question, options):
+            raise AssertionError("asked for text only")
+
+        def generate(self, parts, max_tokens):
+            raise RuntimeError("CUDA out of memory.\nTried to allocate 2.00 GiB")
+
+    manifest = _manifest(tmp_path, segment_video, ["When is the screen red?", "When is it blue?"])
+    samples = read_manifest(manifest).samples
+    report = label_manifest(samples, tmp_path / "out.jsonl", OutOfMemory(), encoder="offline",
+                            grid=GridSpec(count=16), cache=False, caption_frames=2)
+    rows = _rows(tmp_path / "out.jsonl")
+    assert report.failed == 2 and report.labelled == 0 and len(rows) == 2
+    assert all(r["extra"]["peakclips_error"] == "RuntimeError: CUDA out of memory."
+               for r in rows), [r["extra"].get("peakclips_error") for r in rows]

@@ -57,7 +57,7 @@ import numpy as np
 from framepick.answer.cache import AnswerCache, ChatReplies, ReplyCounts
 from framepick.data.peakclips_prompts import caption_prompt, score_prompt
 from framepick.data.peakclips_replies import SceneScore, parse_caption, parse_scores
-from framepick.errors import FramepickError, InvalidArgumentError
+from framepick.errors import FramepickError, InvalidArgumentError, one_line
 from framepick.types import Sample
 from framepick.validation import check_positive_int
 
@@ -361,8 +361,11 @@ def label_manifest(
     for sample in tqdm(samples, desc="peakclips", unit="sample", disable=not progress):
         try:
             labels = labeller.label(sample)
-        except FramepickError as exc:
-            reason = str(exc)
+        except (FramepickError, OSError, RuntimeError, ValueError) as exc:
+            # A bad sample costs its labels only: a library's error (a local model's CUDA or
+            # processor failure) is said in one line like framepick's own, and the rows labelled
+            # so far are still written.
+            reason = str(exc) if isinstance(exc, FramepickError) else one_line(exc, with_type=True)
             report.failed += 1
             report.errors.append((sample.id, reason))
             if on_error is not None:
