@@ -25,6 +25,7 @@ import importlib.metadata
 import io
 import logging
 import os
+import threading
 import warnings
 from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence
 
@@ -230,6 +231,7 @@ class ShardedRunner:
         self.workers = max(1, int(workers))
         self._pool: ThreadPoolExecutor | None = None
         self._pid = -1
+        self._lock = threading.Lock()
 
     def run(self, output: str, inputs: str, batch: np.ndarray) -> np.ndarray:
         """``session.run([output], {inputs: batch})[0]``, the batch split over the workers."""
@@ -246,7 +248,10 @@ class ShardedRunner:
         its parent's threads: their pool would wait forever)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        if self._pool is None or self._pid != os.getpid():
-            self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="framepick-onnx")
-            self._pid = os.getpid()
-        return self._pool
+        if self._pid != os.getpid():  # a forked child: its copy of the lock may be held by a thread it lacks
+            self._lock, self._pool = threading.Lock(), None
+        with self._lock:  # two threads encoding at once must not each make a pool
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="framepick-onnx")
+                self._pid = os.getpid()
+            return self._pool

@@ -43,8 +43,9 @@ class RunSettings:
     progress: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "grad_accum", "candidates", "shown", "max_side"):
+        for name in ("steps", "batch_size", "grad_accum", "candidates", "shown"):
             check_int(f"--{name.replace('_', '-')}", getattr(self, name), low=1)
+        check_int("--max-side", self.max_side, low=16)  # here, once: not per sample as a skip reason
         check_number("--lr", self.lr, low=0.0, low_open=True)
 
 
