@@ -126,6 +126,8 @@ def run(args: argparse.Namespace) -> int:
     args.encoder = method_encoder(args.encoder, methods)
     modes = parse_query_modes(args.query)
     grid = grid_from_args(args)
+    if args.clip_model and args.oracle_clips:  # before any model loads
+        raise InvalidArgumentError("--clip-model and --oracle-clips both give kframes its clips; choose one")
     if args.benchmark is not None and not (args.annotations and args.videos):
         raise InvalidArgumentError("--benchmark needs --annotations FILE and --videos DIR")
     if args.manifest is not None and (args.annotations or args.videos):
@@ -146,8 +148,6 @@ def run(args: argparse.Namespace) -> int:
                                       cache=cache_from_args(args))
     predictor = None
     if args.clip_model:
-        if args.oracle_clips:
-            raise InvalidArgumentError("--clip-model and --oracle-clips both give kframes its clips; choose one")
         from framepick.clip_model import ClipPredictor
 
         predictor = ClipPredictor.load(args.clip_model, answerer_options_from_args(args), shown=args.clip_frames,

@@ -111,6 +111,12 @@ def run(args: argparse.Namespace) -> int:
         temporal_weight=args.temporal_weight, eval_every=args.eval_every, seed=args.seed,
     )
     policy_params = _policy_params(args.policy_params)
+    from framepick.answer import parse_answerer_spec
+
+    if config.objective == "bce" and parse_answerer_spec(args.answerer)[0] != "offline":  # before a model loads
+        raise InvalidArgumentError(
+            f"--answerer {args.answerer} makes rewards; {args.method} trains on labels, without rewards: use the default offline"
+        )
     out = Path(args.out)
     _check_paths(args, out)
     apply_device_args(args)
