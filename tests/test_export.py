@@ -77,3 +77,28 @@ def test_a_failed_json_write_leaves_the_old_file_and_nothing_staged(tmp_path, mo
 def test_write_text_is_utf8(tmp_path) -> None:
     write_text(tmp_path / "a.md", "é\n")
     assert (tmp_path / "a.md").read_bytes() == "é\n".encode("utf-8")
+
+
+def test_staged_folder_appears_whole_or_not_at_all(tmp_path) -> None:
+    import os
+
+    from framepick.export import StagedOutputs
+
+    run = tmp_path / "run"
+    with StagedOutputs() as staged:
+        staged.write_folder(run, {"a.json": "{}\n", "b.jsonl": ""})
+    assert sorted(p.name for p in run.iterdir()) == ["a.json", "b.jsonl"]
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (run.stat().st_mode & 0o777) == 0o777 & ~mask  # not mkdtemp's 0700
+    (run / "other.txt").write_text("kept")
+    with StagedOutputs() as staged:
+        staged.write_folder(run, {"a.json": '{"new": 1}\n'})
+    assert (run / "a.json").read_text() == '{"new": 1}\n' and (run / "other.txt").read_text() == "kept"
+    try:
+        with StagedOutputs() as staged:
+            staged.write_folder(tmp_path / "never", {"a.json": "{}"})
+            raise RuntimeError("failed half way")
+    except RuntimeError:
+        pass
+    assert not (tmp_path / "never").exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".never")]

@@ -115,6 +115,18 @@ class StagedOutputs:
         self._staged[-1] = (staging, folder, names)
         return [folder / name for name in names]
 
+    def write_folder(self, folder: Path, files: dict[str, str]) -> None:
+        """Text files (name -> text) in ``folder``: a new folder appears whole, an existing one
+        keeps its other files and gains these, each replaced atomically."""
+        folder = Path(folder)
+        if folder.exists() and not folder.is_dir():
+            raise OutputError(f"cannot write {str(folder)!r}: it is a file")
+        parent = _existing_parent(folder)
+        staging = Path(_os_call(folder, lambda: tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=parent)))
+        self._staged.append((staging, folder, list(files)))
+        for name, text in files.items():
+            _os_call(folder, lambda: (staging / name).write_text(text, encoding="utf-8"))
+
     def write_contact_sheet(
         self, path: Path, frames: np.ndarray, indices: Sequence[int], timestamps: Sequence[float] | None
     ) -> None:

@@ -39,9 +39,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
@@ -473,34 +470,15 @@ def _write(
 
 def _write_new_run(out: Path, files: dict[str, str]) -> None:
     """Build the run in a folder beside ``out`` and rename it into place: all of it or nothing."""
+    from framepick.export import StagedOutputs
+
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=parent))
     except OSError as exc:
         raise InvalidArgumentError(f"--out {str(out)!r} cannot be created ({exc.strerror or exc})") from None
-    try:
-        for name, text in files.items():
-            (staging / name).write_text(text, encoding="utf-8")
-        os.chmod(staging, 0o777 & ~_umask())
-        if out.is_dir():  # an empty folder given as --out
-            for name in files:
-                os.replace(staging / name, out / name)
-            staging.rmdir()
-        else:
-            os.rename(staging, out)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise InvalidArgumentError(f"--out {str(out)!r} cannot be written ({exc.strerror or exc})") from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    with StagedOutputs() as staged:
+        staged.write_folder(out, files)
 
 
 def _sha256(path: Path) -> str:
