@@ -154,7 +154,6 @@ def train_policy(
         logger.info("resuming %s at step %d of %d", out, start_step, config.steps)
     write_json(out / RUN_FILE, run, sort_keys=True)
     metrics = _MetricsLog(out / METRICS_FILE, keep_through=start_step if start_step else -1)
-    extra = {"encoder_id": encoder_id}
 
     def checkpoint_meta(step: int, score: float | None) -> dict[str, Any]:
         return {"trained_steps": step, "val_score": score, "train_config": config.to_dict(), "encoder": encoder_spec,
@@ -171,6 +170,13 @@ def train_policy(
         if best["score"] is None or score > best["score"]:
             best.update(step=step, score=score)
             save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, score))
+
+    def save_stopped(why: str) -> None:
+        """A run cut short keeps what it trained: the state to resume from, a policy, the curve."""
+        _save_state(out, step, policy, optimizer, generator, best)
+        if not (out / "policy.json").is_file():
+            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
+        write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training ({why})")
 
     if start_step == 0:
         validate(0)  # the untrained policy: the curve's first point, and a checkpoint from the start
@@ -207,17 +213,11 @@ def train_policy(
     except KeyboardInterrupt:
         interrupted = True
         logger.warning("interrupted at step %d of %d; saving", step, config.steps)
-        _save_state(out, step, policy, optimizer, generator, best)
-        if not (out / "policy.json").is_file():
-            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
-        write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training (interrupted)")
+        save_stopped("interrupted")
     except FramepickError:
         # The answerer is down (too many failed answers in a row) or cannot give what the reward
         # needs: keep what was trained, so the same command resumes here.
-        _save_state(out, step, policy, optimizer, generator, best)
-        if not (out / "policy.json").is_file():
-            save_policy(out, policy, encoder_id=encoder_id, extra=checkpoint_meta(step, None))
-        write_curve(out / CURVE_FILE, metrics.rows, title=f"{method} training (stopped)")
+        save_stopped("stopped")
         raise
     finally:
         bar.close()
