@@ -17,6 +17,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from framepick.errors import FramepickError
 from framepick.types import option_letter
 
 _PREFIXES = re.compile(
@@ -111,3 +112,14 @@ def probs_from_letter_logits(logits: np.ndarray) -> np.ndarray:
     z = z - z.max()
     e = np.exp(z)
     return e / e.sum()
+
+
+class ReplyError(FramepickError):
+    """A model's free-text reply that is not in the form its prompt asked for: what the papers'
+    stages' strict readers (PeakClips, VidThinker) raise, so a caller counts the sample, never guesses."""
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """The start of a reply, on one line and quoted, for the error that refuses it."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= limit else flat[: limit - 3] + "...")

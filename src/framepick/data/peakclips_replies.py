@@ -16,14 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from framepick.errors import FramepickError
+from framepick.answer.reply import ReplyError, excerpt
 
 _FENCE = re.compile(r"```[ \t]*(?:json)?[ \t]*\n(.*?)\n?[ \t]*```", re.IGNORECASE | re.DOTALL)
-_SNIPPET = 80
-
-
-class ReplyError(FramepickError):
-    """A model reply that is not the JSON its prompt asked for."""
 
 
 @dataclass(frozen=True)
@@ -34,11 +29,6 @@ class SceneScore:
     score: int
     """The 1-5 relevance."""
     reason: str
-
-
-def _snippet(text: str) -> str:
-    flat = " ".join(text.split())
-    return repr(flat if len(flat) <= _SNIPPET else flat[: _SNIPPET - 3] + "...")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -64,7 +54,7 @@ def reply_json(reply: str) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise ReplyError(f"the reply is JSON but a {type(value).__name__}, not an object")
         return value
-    raise ReplyError(f"the reply is not JSON: {_snippet(text)}")
+    raise ReplyError(f"the reply is not JSON: {excerpt(text)}")
 
 
 def _whole_number(value: Any) -> int | None:

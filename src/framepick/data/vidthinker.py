@@ -59,7 +59,8 @@ from framepick.answer.base import ChatModel
 from framepick.answer.cache import AnswerCache, ChatReplies
 from framepick.answer.prompt import ImagePart, Part, TextPart
 from framepick.data import vidthinker_prompts as prompts
-from framepick.data.vidthinker_prompts import PROMPT_VERSION, ReplyError
+from framepick.answer.reply import ReplyError
+from framepick.data.vidthinker_prompts import PROMPT_VERSION
 from framepick.errors import FramepickError, InvalidArgumentError, one_line
 from framepick.types import Sample, option_position
 from framepick.validation import check_positive_int
@@ -317,10 +318,10 @@ def annotate_samples(
         try:
             index = open_video(sample.video, store)
             labels = annotate_video(asker, sample, index, clip_seconds=clip_seconds, frames_per_clip=frames_per_clip)
-        except (FramepickError, ReplyError, OSError, RuntimeError, ValueError) as exc:
+        except (FramepickError, OSError, RuntimeError, ValueError) as exc:  # ReplyError is a FramepickError
             # A bad sample costs its labels only; a library's error (a model too small for the
             # prompt, a torch failure) is said in one line like framepick's own.
-            reason = str(exc) if isinstance(exc, (FramepickError, ReplyError)) else one_line(exc, with_type=True)
+            reason = str(exc) if isinstance(exc, FramepickError) else one_line(exc, with_type=True)
             logger.warning("sample %s: %s; written without new labels", sample.id, reason)
             result.failed.append((sample.id, reason))
             result.samples.append(replace(sample, extra={**sample.extra, "vidthinker_error": reason}))

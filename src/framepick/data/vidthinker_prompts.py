@@ -28,6 +28,7 @@ import json
 import re
 from collections.abc import Sequence
 
+from framepick.answer.reply import ReplyError, excerpt
 from framepick.policies.instruction import INSTRUCTION_TYPES
 
 PROMPT_VERSION = "vidthinker-v1"
@@ -96,10 +97,6 @@ if tuple(re.findall(r"^- (\w+):", TYPE_TASK, flags=re.MULTILINE)) != INSTRUCTION
     raise AssertionError("TYPE_TASK must list INSTRUCTION_TYPES in order")  # one definition of the names
 
 
-class ReplyError(ValueError):
-    """A model reply that does not have the form its prompt asks for."""
-
-
 def qa_lines(question: str, answer: str | None) -> str:
     """``Question: ...`` and, when known, ``Answer: ...`` (an open question has no answer)."""
     text = f"Question: {question.strip()}"
@@ -158,9 +155,9 @@ def read_retrieval(reply: str, num_clips: int) -> tuple[list[int], str]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        raise ReplyError(f"the clip retrieval reply is not a JSON object: {_excerpt(reply)}") from None
+        raise ReplyError(f"the clip retrieval reply is not a JSON object: {excerpt(reply)}") from None
     if not isinstance(data, dict) or not isinstance(data.get("clipnum"), str):
-        raise ReplyError(f"the clip retrieval reply has no string 'clipnum': {_excerpt(reply)}")
+        raise ReplyError(f"the clip retrieval reply has no string 'clipnum': {excerpt(reply)}")
     match = _CLIPNUM.match(data["clipnum"].strip())
     if match is None:
         raise ReplyError(f"the clip retrieval reply's clipnum has none of Table 8's forms: {data['clipnum']!r}")
@@ -182,7 +179,7 @@ def read_yes_no(reply: str) -> bool:
     """True for a reply that begins with yes, False for no (case and punctuation aside)."""
     match = _YES_NO.match(reply)
     if match is None:
-        raise ReplyError(f"the frame reply is neither yes nor no: {_excerpt(reply)}")
+        raise ReplyError(f"the frame reply is neither yes nor no: {excerpt(reply)}")
     return match.group(1).lower() == "yes"
 
 
@@ -197,10 +194,7 @@ def read_instruction_type(reply: str) -> str:
     Motion"; ``no_clue`` as "Non Clues"), quotes and a final full stop aside."""
     text = " ".join(reply.strip().strip("\"'`*").rstrip(".").lower().replace("_", " ").split())
     if text not in _TYPE_NAMES:
-        raise ReplyError(f"the instruction type reply names none of {', '.join(INSTRUCTION_TYPES)}: {_excerpt(reply)}")
+        raise ReplyError(f"the instruction type reply names none of {', '.join(INSTRUCTION_TYPES)}: {excerpt(reply)}")
     return _TYPE_NAMES[text]
 
 
-def _excerpt(reply: str, limit: int = 80) -> str:
-    text = " ".join(reply.split())
-    return repr(text if len(text) <= limit else text[: limit - 3] + "...")
