@@ -50,7 +50,6 @@ from framepick.train_mllm.targets import (
 from framepick.train_mllm.shown_video import ShownVideo
 from framepick.train_mllm.video_frames import SampleFrames, query_text
 
-STAGES = ("sft1", "sft2", "grpo")
 SFT1_TASKS = ("caption_to_scene", "scene_to_caption", "relevance")
 
 CAPTION_TO_SCENE = (
@@ -136,9 +135,6 @@ def negative_clip(num_shown: int, taken: Sequence[tuple[int, int]], length: int)
     size = min(max(1, length), b - a + 1)
     first = a + (b - a + 1 - size) // 2
     return first, first + size - 1
-
-
-
 
 
 def sft1_examples(
