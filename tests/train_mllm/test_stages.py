@@ -172,6 +172,8 @@ def test_grpo_needs_a_reward_answerer_and_sft_refuses_one(workspace, capsys):
     assert code == 2 and "as --reward-answerer, not --answerer" in err
     code, _, err = train(capsys, "--stage", "sft1", "--val-manifest", str(manifest), *common)
     assert code == 2 and "--val-manifest does not apply to kframes-mllm" in err
+    code, _, err = train(capsys, "--stage", "grpo", "--reward-answerer", f"hf:{model}", "--batch-size", "4", *common)
+    assert code == 2 and "--batch-size is for the sft stages" in err
     assert not (root / "never").exists()
 
 

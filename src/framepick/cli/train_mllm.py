@@ -62,6 +62,9 @@ def run_mllm(args: argparse.Namespace) -> int:
         raise InvalidArgumentError(f"{METHOD} needs --stage sft1|sft2|grpo and --model hf:PATH_OR_ID")
     if args.stage == "grpo" and not args.reward_answerer:
         raise InvalidArgumentError("--stage grpo needs --reward-answerer SPEC (the frozen answerer of Eq. 2)")
+    if args.stage == "grpo" and args.batch_size != 1:  # it would be ignored: say so instead
+        raise InvalidArgumentError("--batch-size is for the sft stages; grpo asks --group-size completions per "
+                                   "question and --grad-accum questions per step")
     if args.stage != "grpo" and args.reward_answerer:
         raise InvalidArgumentError(f"--reward-answerer is for --stage grpo, not {args.stage}")
     from framepick.train_mllm.requirements import require_trl
