@@ -227,13 +227,7 @@ def test_the_python_api_takes_a_model_object(segment_video, checkpoint, cache) -
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    import sys
-    from pathlib import Path
-
-    answer_tests = str(Path(__file__).resolve().parent / "answer")  # tiny_mllm.py lives beside the answerer tests
-    if answer_tests not in sys.path:
-        sys.path.insert(0, answer_tests)
-    from tiny_mllm import build_tiny_mllm, missing_family
+    from answer.tiny_mllm import build_tiny_mllm, missing_family
 
     if missing_family("qwen2_vl"):
         pytest.skip(missing_family("qwen2_vl"))

@@ -46,12 +46,7 @@ def free_port() -> int:
 
 
 def build_llava(folder: Path) -> Path:
-    # tiny_mllm.py lives beside the answerer tests; pytest puts that folder on the path only once
-    # it collects a test there, so a run of tests/serve alone adds it here.
-    answer_tests = str(Path(__file__).resolve().parent / "answer")
-    if answer_tests not in sys.path:
-        sys.path.insert(0, answer_tests)
-    from tiny_mllm import build_tiny_llava
+    from answer.tiny_mllm import build_tiny_llava  # tests/ is on the path (pyproject's pythonpath)
 
     return build_tiny_llava(folder)
 

@@ -10,7 +10,6 @@ context cannot hold the Fig. 8 prompt, which is a counted failure naming the con
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,7 @@ from framepick.answer.base import ChatModel
 from framepick.answer.prompt import ImagePart
 from framepick.cli.main import main
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "answer"))  # tiny_mllm.py lives beside the answerer tests
-from tiny_mllm import build_tiny_mllm, missing_family
+from answer.tiny_mllm import build_tiny_mllm, missing_family
 
 pytestmark = pytest.mark.skipif(bool(missing_family("qwen2_vl")), reason=str(missing_family("qwen2_vl")))
 

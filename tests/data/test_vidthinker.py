@@ -244,12 +244,7 @@ def test_malformed_frame_labels_are_one_line_errors(bad) -> None:
 
 
 def test_tiny_hf_model_end_to_end(video, tmp_path, capsys) -> None:
-    import sys
-
-    answer_tests = str(Path(__file__).resolve().parents[1] / "answer")  # tiny_mllm.py lives beside the answerer tests
-    if answer_tests not in sys.path:
-        sys.path.insert(0, answer_tests)
-    from tiny_mllm import build_tiny_mllm, missing_family
+    from answer.tiny_mllm import build_tiny_mllm, missing_family
 
     if missing_family("qwen2_vl"):
         pytest.skip(missing_family("qwen2_vl"))
@@ -277,12 +272,7 @@ def test_tiny_hf_model_sees_the_clips_and_frames(video, tmp_path) -> None:
     """Every step runs the real tiny model on its prompt and images (4 frames per caption, one per
     frame question); only the replies that must parse are replaced by well-formed ones, so the
     whole pipeline runs through the hf backend."""
-    import sys
-
-    answer_tests = str(Path(__file__).resolve().parents[1] / "answer")
-    if answer_tests not in sys.path:
-        sys.path.insert(0, answer_tests)
-    from tiny_mllm import build_tiny_mllm, missing_family
+    from answer.tiny_mllm import build_tiny_mllm, missing_family
 
     from framepick.answer import AnswererOptions, load_answerer
     from framepick.answer.base import ChatModel

@@ -312,12 +312,7 @@ def test_a_failing_server_is_counted_then_stops_the_run_in_one_line(card_manifes
 
 
 def test_train_with_the_tiny_local_model_end_to_end(card_manifest, feature_cache, tmp_path, capsys) -> None:
-    import sys
-
-    answer_tests = str(Path(__file__).resolve().parents[1] / "answer")  # tiny_mllm.py lives beside the answerer tests
-    if answer_tests not in sys.path:
-        sys.path.insert(0, answer_tests)
-    from tiny_mllm import build_tiny_mllm, missing_family
+    from answer.tiny_mllm import build_tiny_mllm, missing_family
 
     if missing_family("qwen2_vl"):
         pytest.skip(missing_family("qwen2_vl"))
